@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything censorscope needs on a fresh Debian machine (run as root):
+# the kernel tools the lab uses, then a virtualenv in .venv with the package and its test tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+APT_PACKAGES=(iptables nftables dnsutils iputils-ping libnetfilter-queue-dev procps psmisc curl openssl)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages (${missing[*]}); run as root to install them" >&2
+  fi
+fi
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/pip install -q --upgrade pip >/dev/null
+.venv/bin/pip install -q -e ".[lab,test]"
+# OONI's own Python models pin old dependencies (click~=8.0), so the interop tests load our
+# measurements with them from a separate virtualenv.
+if [ ! -x .venv-oonidata/bin/python ]; then python3 -m venv .venv-oonidata; fi
+.venv-oonidata/bin/python -c "import oonidata" 2>/dev/null || .venv-oonidata/bin/pip install -q "oonidata==0.3.0"

@@ -1,0 +1,1 @@
+"""The ``censorscope`` command line: a thin layer that hands each subcommand to its package."""

@@ -1,0 +1,55 @@
+"""Entry point of the ``censorscope`` command.
+
+Each capability owns its command group in its own package (``censorscope.lab.cli`` …); this
+module only lists them and loads one when it is invoked, so ``censorscope --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from censorscope import __version__
+
+# name -> (module, attribute, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "lab": ("censorscope.lab.cli", "lab", "Build and drive the censorship lab (needs root)."),
+    "probe": ("censorscope.probe.cli", "probe", "Run measurements (Web Connectivity …)."),
+    "control": ("censorscope.control.cli", "control", "Run the test helper (control)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = SUBCOMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(entry[0])
+        command: click.Command = getattr(module, entry[1])
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
+        rows = [(name, SUBCOMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="censorscope")
+def cli() -> None:
+    """censorscope: measure internet censorship, explain it, date it, report it."""
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

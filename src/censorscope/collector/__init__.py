@@ -1,0 +1,1 @@
+"""collector (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""experiments/web_connectivity (see docs/architecture.md)."""

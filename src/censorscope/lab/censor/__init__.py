@@ -1,0 +1,1 @@
+"""lab/censor (see docs/architecture.md)."""

@@ -1,0 +1,218 @@
+"""Scenario files: the data model of a lab (topology, sites, censor policies, phases).
+
+A scenario is a TOML file validated by these pydantic models; a bad file is rejected with the
+path of the offending field (``isp[1].asn: …``). Nothing in here touches the system.
+
+Vocabulary
+- *ISP*: an access network with probe host(s), a resolver host and a censoring router.
+- *host*: a machine on the "internet" segment owning one or more service IPs (with an ASN).
+- *site*: a set of DNS names served by the lab web server on some IPs, with a behaviour.
+- *policy*: one censorship technique applied by one ISP (or all, or the internet's DNS view).
+- *phase*: a named set of policies; ``lab phase NAME`` switches, ``schedule`` switches on a timer.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_RE = r"^[a-z][a-z0-9]{0,7}$"
+
+# Lab addresses must come from the benchmarking/documentation ranges only.
+ALLOWED_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+
+
+def is_lab_address(ip: str) -> bool:
+    """True if ``ip`` lies in a range the lab may use."""
+    addr = ipaddress.ip_address(ip)
+    return any(addr in net for net in ALLOWED_NETWORKS)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_lab_ip(value: str) -> str:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 address") from exc
+    if not is_lab_address(value):
+        raise ValueError(
+            f"{value} is outside the lab ranges (198.18.0.0/15, 192.0.2.0/24, "
+            "198.51.100.0/24, 203.0.113.0/24)"
+        )
+    return value
+
+
+LabIP = Annotated[str, Field(description="an IPv4 address inside the lab ranges")]
+
+
+class ISP(_Strict):
+    """An access network: probes -> censoring router -> internet; its own resolver."""
+
+    name: str = Field(pattern=NAME_RE)
+    asn: int = Field(gt=0, lt=2**32)
+    as_name: str
+    cc: str = Field(pattern=r"^[A-Z]{2}$")
+    probes: int = Field(default=1, ge=1, le=8)
+
+
+class Host(_Strict):
+    """A machine on the internet segment. ``role`` decides what runs there."""
+
+    name: str = Field(pattern=NAME_RE)
+    role: Literal["web", "dns", "resolver", "control", "collector", "proxy", "blockpage"]
+    ips: list[LabIP] = Field(min_length=1)
+    asn: int = Field(gt=0, lt=2**32)
+    as_name: str
+    names: list[str] = Field(default_factory=list, description="DNS names pointing at ips")
+
+    @field_validator("ips")
+    @classmethod
+    def _lab_ips(cls, v: list[str]) -> list[str]:
+        return [_check_lab_ip(x) for x in v]
+
+
+class Site(_Strict):
+    """Virtual hosts served by the lab web server on ``ips`` (HTTP on 80, HTTPS on 443)."""
+
+    names: list[str] = Field(min_length=1)
+    ips: list[LabIP] = Field(min_length=1)
+    http: bool = True
+    https: bool = True
+    title: str | None = None
+    behaviour: Literal[
+        "page", "redirect", "captcha", "largefile", "httpbin", "blockpage"
+    ] = "page"
+    redirects: dict[str, str] = Field(default_factory=dict, description="path -> Location")
+    certificate: Literal["valid", "expired", "wrong_host", "untrusted"] = "valid"
+    publish_dns: bool = True
+
+    @field_validator("ips")
+    @classmethod
+    def _lab_ips(cls, v: list[str]) -> list[str]:
+        return [_check_lab_ip(x) for x in v]
+
+
+class DNSRecord(_Strict):
+    """An extra record in the lab's authoritative zone (e.g. a CNAME with no addresses)."""
+
+    name: str
+    type: Literal["A", "CNAME"]
+    value: str
+
+
+PolicyKind = Literal[
+    # resolver configuration lies (ISP resolver, or the internet's view with scope="internet")
+    "dns_nxdomain", "dns_refused", "dns_answer", "dns_remove", "dns_add",
+    # on-path DNS: injection racing the real answer, or dropping queries
+    "dns_inject", "dns_drop",
+    # TCP/IP
+    "tcp_drop", "tcp_refuse", "ip_blackhole", "shutdown",
+    # TLS by SNI
+    "sni_drop", "sni_reset", "sni_eof",
+    # HTTP by Host header / string
+    "http_drop", "http_reset", "http_eof", "http_blockpage",
+    # throttling (delay via NFQUEUE, loss via statistic, rate via tc)
+    "throttle",
+]
+
+
+class Policy(_Strict):
+    """One censorship technique. Which fields matter depends on ``kind`` (see docs/lab.md)."""
+
+    kind: PolicyKind
+    isp: str = Field(description='an ISP name, "*" for every ISP, or "internet" for DNS kinds')
+    domains: list[str] = Field(default_factory=list)
+    answer: list[str] = Field(default_factory=list, description="IPs for dns_answer/dns_inject/dns_add")
+    ips: list[str] = Field(default_factory=list)
+    ports: list[int] = Field(default_factory=list)
+    sni: list[str] = Field(default_factory=list)
+    hosts: list[str] = Field(default_factory=list, description="Host header strings for http_*")
+    delay_ms: int = Field(default=0, ge=0, le=10_000)
+    loss: float = Field(default=0.0, ge=0.0, le=1.0)
+    rate_kbit: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Policy:
+        need: dict[str, tuple[str, ...]] = {
+            "dns_nxdomain": ("domains",), "dns_refused": ("domains",),
+            "dns_answer": ("domains", "answer"), "dns_remove": ("domains",),
+            "dns_add": ("domains", "answer"), "dns_inject": ("domains",),
+            "tcp_drop": ("ips",), "tcp_refuse": ("ips",), "ip_blackhole": ("ips",),
+            "sni_drop": ("sni",), "sni_reset": ("sni",), "sni_eof": ("sni",),
+            "http_drop": ("hosts",), "http_reset": ("hosts",), "http_eof": ("hosts",),
+            "http_blockpage": ("hosts",),
+        }
+        for field in need.get(self.kind, ()):
+            if not getattr(self, field):
+                raise ValueError(f"policy kind {self.kind!r} needs a non-empty {field!r}")
+        if self.kind == "throttle" and not (self.sni or self.ips):
+            raise ValueError("policy kind 'throttle' needs 'sni' or 'ips'")
+        if self.kind == "throttle" and not (self.delay_ms or self.loss or self.rate_kbit):
+            raise ValueError("policy kind 'throttle' needs delay_ms, loss or rate_kbit")
+        dns_kinds = {"dns_nxdomain", "dns_refused", "dns_answer", "dns_remove", "dns_add"}
+        if self.isp == "internet" and self.kind not in dns_kinds:
+            raise ValueError(f'isp="internet" only applies to {sorted(dns_kinds)}')
+        for port in self.ports:
+            if not 0 < port < 65536:
+                raise ValueError(f"port {port} out of range")
+        return self
+
+
+class Phase(_Strict):
+    description: str = ""
+    policies: list[Policy] = Field(default_factory=list)
+
+
+class ScheduleStep(_Strict):
+    after_s: float = Field(ge=0)
+    phase: str
+
+
+class Scenario(_Strict):
+    """A whole lab: ISPs, internet hosts and sites, phases of censorship."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    description: str = ""
+    isps: list[ISP] = Field(min_length=1)
+    hosts: list[Host] = Field(default_factory=list)
+    sites: list[Site] = Field(default_factory=list)
+    records: list[DNSRecord] = Field(default_factory=list)
+    phases: dict[str, Phase] = Field(min_length=1)
+    initial_phase: str | None = None
+    schedule: list[ScheduleStep] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_refs(self) -> Scenario:
+        isp_names = [i.name for i in self.isps]
+        if len(set(isp_names)) != len(isp_names):
+            raise ValueError(f"duplicate ISP names in {isp_names}")
+        host_names = [h.name for h in self.hosts]
+        if len(set(host_names)) != len(host_names):
+            raise ValueError(f"duplicate host names in {host_names}")
+        if self.initial_phase is not None and self.initial_phase not in self.phases:
+            raise ValueError(f"initial_phase {self.initial_phase!r} is not a declared phase")
+        for step in self.schedule:
+            if step.phase not in self.phases:
+                raise ValueError(f"schedule names unknown phase {step.phase!r}")
+        valid_isp = set(isp_names) | {"*", "internet"}
+        for pname, phase in self.phases.items():
+            for i, pol in enumerate(phase.policies):
+                if pol.isp not in valid_isp:
+                    raise ValueError(
+                        f"phases.{pname}.policies[{i}].isp: unknown ISP {pol.isp!r} "
+                        f"(known: {sorted(valid_isp)})"
+                    )
+        return self
+
+    @property
+    def first_phase(self) -> str:
+        return self.initial_phase or next(iter(self.phases))
+

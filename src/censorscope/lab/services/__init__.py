@@ -1,0 +1,1 @@
+"""lab/services (see docs/architecture.md)."""
