@@ -1,0 +1,303 @@
+"""DNS lookups: the system resolver (getaddrinfo), DNS over UDP, and DNS over HTTPS.
+
+DNS over UDP keeps listening for ``late_window`` seconds after the first valid reply and
+hands every further reply to ``on_late_reply``: two different replies to one query are
+the signature of on-path injection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import dns.exception
+import dns.message
+import dns.rcode
+import dns.rdatatype
+
+from censorscope.model import failures as F
+from censorscope.net.conn import connect_tcp
+from censorscope.net.errors import NetError, classify_error
+from censorscope.net.http import HTTPRequestSpec, http_round_trip
+from censorscope.net.tls import TLSConfig, tls_handshake
+
+__all__ = [
+    "DNSAnswerData",
+    "DNSResult",
+    "parse_reply",
+    "resolve_doh",
+    "resolve_getaddrinfo",
+    "resolve_udp",
+    "split_host_port",
+]
+
+_RECORD_TYPES = ("A", "AAAA", "CNAME")
+
+
+@dataclass
+class DNSAnswerData:
+    """One answer: ``type`` is ``A``, ``AAAA`` or ``CNAME``; ``ttl`` is ``None`` for getaddrinfo."""
+
+    type: str
+    value: str
+    ttl: int | None
+
+
+@dataclass
+class DNSResult:
+    """The outcome of one lookup; ``rcode``/``raw_response`` are ``None`` for getaddrinfo."""
+
+    answers: list[DNSAnswerData]
+    rcode: int | None
+    raw_response: bytes | None
+
+    @property
+    def addresses(self) -> list[str]:
+        """The A and AAAA values, in answer order."""
+
+        return [a.value for a in self.answers if a.type in ("A", "AAAA")]
+
+
+def split_host_port(endpoint: str) -> tuple[str, int]:
+    """``"1.2.3.4:53"`` / ``"[::1]:53"`` → ``(ip, port)``."""
+
+    if endpoint.startswith("["):
+        host, _, rest = endpoint[1:].partition("]")
+        return host, int(rest.lstrip(":"))
+    host, _, port = endpoint.rpartition(":")
+    return host, int(port)
+
+
+def _same_name(a: str, b: str) -> bool:
+    return a.rstrip(".").lower() == b.rstrip(".").lower()
+
+
+async def resolve_getaddrinfo(host: str, *, timeout: float) -> DNSResult:
+    """Resolve ``host`` with the system resolver (``NetError`` op ``resolve``)."""
+
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            infos = await loop.getaddrinfo(
+                host, None, type=socket.SOCK_STREAM, flags=socket.AI_CANONNAME
+            )
+    except Exception as exc:
+        err = classify_error(exc, F.RESOLVE)
+        if isinstance(exc, socket.gaierror):
+            err.getaddrinfo_error = exc.errno
+        raise err from exc
+    answers: list[DNSAnswerData] = []
+    seen: set[str] = set()
+    canonical = ""
+    for family, _type, _proto, canonname, sockaddr in infos:
+        if canonname and not canonical:
+            canonical = canonname
+        ip = str(sockaddr[0])
+        if ip in seen:
+            continue
+        seen.add(ip)
+        answers.append(DNSAnswerData("AAAA" if family == socket.AF_INET6 else "A", ip, None))
+    if not answers:
+        raise NetError(F.DNS_NO_ANSWER, F.RESOLVE)
+    if canonical and not _same_name(canonical, host):
+        answers.append(DNSAnswerData("CNAME", canonical.rstrip("."), None))
+    return DNSResult(answers, None, None)
+
+
+def _build_query(host: str, qtype: str, query_id: int) -> dns.message.Message:
+    query = dns.message.make_query(host, qtype)
+    query.id = query_id
+    return query
+
+
+def parse_reply(raw: bytes, qtype: str) -> DNSResult:
+    """Parse a DNS reply into a ``DNSResult`` keeping the A/AAAA/CNAME answers."""
+
+    message = dns.message.from_wire(raw)
+    answers: list[DNSAnswerData] = []
+    for rrset in message.answer:
+        type_name = dns.rdatatype.to_text(rrset.rdtype)
+        if type_name not in _RECORD_TYPES:
+            continue
+        for rdata in rrset:
+            value = rdata.to_text()
+            if type_name == "CNAME":
+                value = value.rstrip(".")
+            answers.append(DNSAnswerData(type_name, value, int(rrset.ttl)))
+    return DNSResult(answers, int(message.rcode()), raw)
+
+
+def _check_result(result: DNSResult, qtype: str) -> None:
+    """Raise the failure an rcode or a missing answer means (op ``resolve``)."""
+
+    failure: str | None = None
+    if result.rcode == dns.rcode.NXDOMAIN:
+        failure = F.DNS_NXDOMAIN_ERROR
+    elif result.rcode == dns.rcode.REFUSED:
+        failure = F.DNS_REFUSED_ERROR
+    elif result.rcode == dns.rcode.SERVFAIL:
+        failure = F.DNS_SERVFAIL_ERROR
+    elif result.rcode != dns.rcode.NOERROR:
+        failure = F.DNS_SERVER_MISBEHAVING
+    elif not any(a.type == qtype.upper() for a in result.answers):
+        failure = F.DNS_NO_ANSWER
+    if failure is not None:
+        err = NetError(failure, F.RESOLVE)
+        err.dns_result = result
+        raise err
+
+
+def _is_reply_to(raw: bytes, query: dns.message.Message) -> bool:
+    try:
+        reply = dns.message.from_wire(raw)
+    except dns.exception.DNSException:
+        return False
+    return reply.id == query.id and query.is_response(reply)
+
+
+class _UDPProtocol(asyncio.DatagramProtocol):
+    def __init__(self, query: dns.message.Message, on_late: Callable[[bytes], None] | None):
+        self._query = query
+        self._on_late = on_late
+        self.first: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.error: Exception | None = None
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        if not self.first.done():
+            if _is_reply_to(data, self._query):
+                self.first.set_result(data)
+        elif self._on_late is not None and _is_reply_to(data, self._query):
+            self._on_late(data)
+
+    def error_received(self, exc: Exception) -> None:
+        if not self.first.done():
+            self.first.set_exception(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.first.done():
+            self.first.set_exception(exc or EOFError("socket closed"))
+
+
+async def resolve_udp(
+    host: str,
+    qtype: str,
+    server: str,
+    *,
+    timeout: float,
+    late_window: float = 0.0,
+    on_late_reply: Callable[[bytes], None] | None = None,
+) -> DNSResult:
+    """Ask ``server`` (``ip:port``) for ``qtype`` records of ``host`` over UDP.
+
+    Replies with the wrong id are ignored. After the first valid reply, listen
+    ``late_window`` more seconds and pass each further reply's bytes to ``on_late_reply``.
+    Failures are ``NetError`` with op ``resolve`` (``err.dns_result`` set for rcode errors).
+    """
+
+    try:
+        ip, port = split_host_port(server)
+        family = socket.AF_INET6 if ipaddress.ip_address(ip).version == 6 else socket.AF_INET
+        query = _build_query(host, qtype, secrets.randbelow(65536))
+    except (ValueError, dns.exception.DNSException) as exc:
+        raise classify_error(exc, F.RESOLVE) from exc
+    loop = asyncio.get_running_loop()
+    try:
+        transport, protocol = await loop.create_datagram_endpoint(
+            lambda: _UDPProtocol(query, on_late_reply), remote_addr=(ip, port), family=family
+        )
+    except Exception as exc:
+        raise classify_error(exc, F.RESOLVE) from exc
+    try:
+        try:
+            transport.sendto(query.to_wire())
+            async with asyncio.timeout(timeout):
+                raw = await protocol.first
+        except Exception as exc:
+            raise classify_error(exc, F.RESOLVE) from exc
+        if late_window > 0:
+            await asyncio.sleep(late_window)
+    finally:
+        transport.close()
+    result = parse_reply(raw, qtype)
+    _check_result(result, qtype)
+    return result
+
+
+async def resolve_doh(
+    host: str,
+    qtype: str,
+    url: str,
+    *,
+    timeout: float,
+    connect_ip: str | None = None,
+    tls: TLSConfig | None = None,
+) -> DNSResult:
+    """RFC 8484 POST of ``qtype`` for ``host`` to ``url`` (op ``resolve`` on failure).
+
+    ``connect_ip`` skips resolving the DoH server's name; otherwise the system resolver is
+    used and each address tried in order. ``timeout`` bounds the whole lookup.
+    """
+
+    deadline = time.monotonic() + timeout
+
+    def remaining() -> float:
+        return max(deadline - time.monotonic(), 0.0)
+
+    parts = urlsplit(url)
+    server_name = parts.hostname or ""
+    port = parts.port or 443
+    config = tls or TLSConfig(server_name=server_name, alpn=["http/1.1"])
+    try:
+        query = _build_query(host, qtype, 0)
+        if connect_ip is not None:
+            ips = [connect_ip]
+        else:
+            ips = (await resolve_getaddrinfo(server_name, timeout=remaining())).addresses
+        last: Exception | None = None
+        for ip in ips:
+            try:
+                conn = await connect_tcp(ip, port, timeout=remaining())
+            except NetError as exc:
+                last = exc
+                continue
+            break
+        else:
+            raise last or NetError(F.DNS_NO_ANSWER, F.RESOLVE)
+        try:
+            tls_conn = await tls_handshake(conn, config, timeout=remaining())
+            try:
+                request = HTTPRequestSpec(
+                    "POST",
+                    url,
+                    [
+                        ("Content-Type", "application/dns-message"),
+                        ("Accept", "application/dns-message"),
+                    ],
+                    query.to_wire(),
+                )
+                response = await http_round_trip(tls_conn, request, timeout=remaining())
+            finally:
+                tls_conn.close()
+        finally:
+            conn.close()
+        content_type = (response.header("content-type") or "").split(";")[0].strip().lower()
+        if response.status != 200 or content_type != "application/dns-message":
+            raise NetError(F.DNS_SERVER_MISBEHAVING, F.RESOLVE)
+        if not _is_reply_to(response.body, query):
+            raise NetError(F.DNS_SERVER_MISBEHAVING, F.RESOLVE)
+        result = parse_reply(response.body, qtype)
+    except Exception as exc:
+        err = classify_error(exc, F.RESOLVE)
+        if err.operation != F.RESOLVE:
+            wrapped = NetError(err.failure, F.RESOLVE, err.cause or err)
+            wrapped.peer_certificates = err.peer_certificates
+            err = wrapped
+        raise err from exc
+    _check_result(result, qtype)
+    return result
