@@ -56,7 +56,7 @@ class DNSQuery(TypedDict, total=False):
     hostname: str
     query_type: str
     raw_response: str | None
-    rcode: int
+    rcode: int | None
     resolver_hostname: str | None
     resolver_port: str | None
     resolver_address: str

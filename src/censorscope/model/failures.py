@@ -23,6 +23,22 @@ ADDRESS_FAMILY_NOT_SUPPORTED: Final = "address_family_not_supported"
 ADDRESS_NOT_AVAILABLE: Final = "address_not_available"
 PERMISSION_DENIED: Final = "permission_denied"
 INTERRUPTED: Final = "interrupted"
+NETWORK_RESET: Final = "network_reset"
+ADDRESS_IN_USE: Final = "address_in_use"
+ALREADY_CONNECTED: Final = "already_connected"
+BAD_ADDRESS: Final = "bad_address"
+BAD_FILE_DESCRIPTOR: Final = "bad_file_descriptor"
+CONNECTION_ALREADY_IN_PROGRESS: Final = "connection_already_in_progress"
+DESTINATION_ADDRESS_REQUIRED: Final = "destination_address_required"
+INVALID_ARGUMENT: Final = "invalid_argument"
+MESSAGE_SIZE: Final = "message_size"
+NO_BUFFER_SPACE: Final = "no_buffer_space"
+NO_PROTOCOL_OPTION: Final = "no_protocol_option"
+NOT_A_SOCKET: Final = "not_a_socket"
+NOT_CONNECTED: Final = "not_connected"
+OPERATION_WOULD_BLOCK: Final = "operation_would_block"
+PROTOCOL_NOT_SUPPORTED: Final = "protocol_not_supported"
+WRONG_PROTOCOL_TYPE: Final = "wrong_protocol_type"
 DNS_NXDOMAIN_ERROR: Final = "dns_nxdomain_error"
 DNS_NO_ANSWER: Final = "dns_no_answer"
 DNS_REFUSED_ERROR: Final = "dns_refused_error"
@@ -54,6 +70,22 @@ KNOWN_FAILURES: Final = frozenset(
         ANDROID_DNS_CACHE_NO_DATA, SSL_INVALID_HOSTNAME, SSL_UNKNOWN_AUTHORITY,
         SSL_INVALID_CERTIFICATE, SSL_FAILED_HANDSHAKE, HTTP_INVALID_REDIRECT_LOCATION_HOST,
         HTTP_REQUEST_FAILED, JSON_PARSE_ERROR,
+        NETWORK_RESET,
+        ADDRESS_IN_USE,
+        ALREADY_CONNECTED,
+        BAD_ADDRESS,
+        BAD_FILE_DESCRIPTOR,
+        CONNECTION_ALREADY_IN_PROGRESS,
+        DESTINATION_ADDRESS_REQUIRED,
+        INVALID_ARGUMENT,
+        MESSAGE_SIZE,
+        NO_BUFFER_SPACE,
+        NO_PROTOCOL_OPTION,
+        NOT_A_SOCKET,
+        NOT_CONNECTED,
+        OPERATION_WOULD_BLOCK,
+        PROTOCOL_NOT_SUPPORTED,
+        WRONG_PROTOCOL_TYPE,
     }
 )
 

@@ -6,6 +6,8 @@ anything itself. Reads and writes honour an optional deadline (``set_deadline``)
 missed deadline is a ``NetError`` with ``generic_timeout_error``, observed like any error.
 """
 
+# The API takes explicit per-operation timeouts (classified as generic_timeout_error).
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,8 @@ hands every further reply to ``on_late_reply``: two different replies to one que
 the signature of on-path injection.
 """
 
+# The API takes explicit per-operation timeouts (classified as generic_timeout_error).
+
 from __future__ import annotations
 
 import asyncio
@@ -34,6 +36,7 @@ __all__ = [
     "resolve_doh",
     "resolve_getaddrinfo",
     "resolve_udp",
+    "result_failure",
     "split_host_port",
 ]
 
@@ -133,8 +136,8 @@ def parse_reply(raw: bytes, qtype: str) -> DNSResult:
     return DNSResult(answers, int(message.rcode()), raw)
 
 
-def _check_result(result: DNSResult, qtype: str) -> None:
-    """Raise the failure an rcode or a missing answer means (op ``resolve``)."""
+def result_failure(result: DNSResult, qtype: str) -> str | None:
+    """The failure string a reply's rcode or missing ``qtype`` answer means (``None``: ok)."""
 
     failure: str | None = None
     if result.rcode == dns.rcode.NXDOMAIN:
@@ -147,6 +150,13 @@ def _check_result(result: DNSResult, qtype: str) -> None:
         failure = F.DNS_SERVER_MISBEHAVING
     elif not any(a.type == qtype.upper() for a in result.answers):
         failure = F.DNS_NO_ANSWER
+    return failure
+
+
+def _check_result(result: DNSResult, qtype: str) -> None:
+    """Raise the failure an rcode or a missing answer means (op ``resolve``)."""
+
+    failure = result_failure(result, qtype)
     if failure is not None:
         err = NetError(failure, F.RESOLVE)
         err.dns_result = result

@@ -6,6 +6,8 @@ Content-Length, chunked transfer coding, or until the peer closes, and capped at
 in ALPN on connections meant for ``http_round_trip``.
 """
 
+# The API takes explicit per-operation timeouts (classified as generic_timeout_error).
+
 from __future__ import annotations
 
 import time

@@ -6,6 +6,8 @@ connection's observers: a handshake that times out after the ClientHello shows u
 "connect, write, read failed with generic_timeout_error".
 """
 
+# The API takes explicit per-operation timeouts (classified as generic_timeout_error).
+
 from __future__ import annotations
 
 import ipaddress
@@ -19,6 +21,8 @@ from censorscope.net.conn import ConnObserver, TCPConn
 from censorscope.net.errors import NetError, classify_error
 
 __all__ = ["TLSConfig", "TLSConn", "TLSState", "tls_handshake"]
+
+_ENCODING_DER = 2  # _ssl.ENCODING_DER, for the private Certificate.public_bytes
 
 # OpenSSL cipher names -> IANA names (as Go's tls.CipherSuiteName prints them).
 _IANA_CIPHERS: dict[str, str] = {
@@ -115,7 +119,7 @@ def _peer_chain(obj: ssl.SSLObject) -> list[bytes]:
         except (ssl.SSLError, ValueError):
             chain = None
         if chain:
-            return [cert.public_bytes(ssl.ENCODING_DER) for cert in chain]
+            return [cert.public_bytes(_ENCODING_DER) for cert in chain]
     try:
         leaf = obj.getpeercert(binary_form=True)
     except (ssl.SSLError, ValueError):
@@ -235,7 +239,9 @@ async def tls_handshake(conn: TCPConn, config: TLSConfig, *, timeout: float) -> 
         if err.operation != F.TLS_HANDSHAKE:
             err = NetError(err.failure, F.TLS_HANDSHAKE, err.cause or err)
         err.peer_certificates = _peer_chain(obj)
-        if isinstance(exc, ssl.SSLError):
+        if isinstance(exc, ssl.SSLError) and not isinstance(
+            exc, ssl.SSLEOFError | ssl.SSLZeroReturnError
+        ):
             try:  # best effort: let the server see our alert
                 pending = outgoing.read()
                 if pending:
