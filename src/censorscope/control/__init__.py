@@ -1,1 +1,7 @@
-"""control (see docs/architecture.md)."""
+"""The Web Connectivity test helper (control), OONI oohelperd-protocol compatible.
+
+``protocol`` (request validation, response shape, legacy failure strings), ``schema``
+(response validation), ``policy`` (which addresses may be dialled), ``measure`` (what the
+helper measures), ``server`` (the HTTP/1.1 server), ``client`` (``call_control``, used by the
+probe) and ``cli`` (``censorscope control serve``; its docstring shows how to run it in the lab).
+"""
