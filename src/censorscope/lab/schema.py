@@ -27,6 +27,15 @@ ALLOWED_NETWORKS = tuple(
 )
 
 
+# The lab's own links and LANs live here (see censorscope.lab.addressing); scenarios may not use it.
+INFRA_NETWORK = ipaddress.ip_network("198.18.0.0/16")
+
+# Lab host names the runtime creates itself; scenario hosts may not take them.
+RESERVED_HOST_NAMES = frozenset({"core", "srv", "ctl", "col"})
+
+MAX_ISPS = 60
+
+
 def is_lab_address(ip: str) -> bool:
     """True if ``ip`` lies in a range the lab may use."""
     addr = ipaddress.ip_address(ip)
@@ -46,6 +55,11 @@ def _check_lab_ip(value: str) -> str:
         raise ValueError(
             f"{value} is outside the lab ranges (198.18.0.0/15, 192.0.2.0/24, "
             "198.51.100.0/24, 203.0.113.0/24)"
+        )
+    if ipaddress.IPv4Address(value) in INFRA_NETWORK:
+        raise ValueError(
+            f"{value} is inside 198.18.0.0/16, reserved for the lab's own links and LANs; "
+            "use 198.19.0.0/16 or a TEST-NET for service addresses"
         )
     return value
 
@@ -72,6 +86,14 @@ class Host(_Strict):
     asn: int = Field(gt=0, lt=2**32)
     as_name: str
     names: list[str] = Field(default_factory=list, description="DNS names pointing at ips")
+    cc: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="for the ASN table")
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v in RESERVED_HOST_NAMES:
+            raise ValueError(f"{v!r} is a lab host name (reserved: {sorted(RESERVED_HOST_NAMES)})")
+        return v
 
     @field_validator("ips")
     @classmethod
@@ -93,6 +115,8 @@ class Site(_Strict):
     redirects: dict[str, str] = Field(default_factory=dict, description="path -> Location")
     certificate: Literal["valid", "expired", "wrong_host", "untrusted"] = "valid"
     publish_dns: bool = True
+    asn: int | None = Field(default=None, gt=0, lt=2**32, description="for ips owned by no host")
+    as_name: str | None = None
 
     @field_validator("ips")
     @classmethod
@@ -130,7 +154,9 @@ class Policy(_Strict):
     kind: PolicyKind
     isp: str = Field(description='an ISP name, "*" for every ISP, or "internet" for DNS kinds')
     domains: list[str] = Field(default_factory=list)
-    answer: list[str] = Field(default_factory=list, description="IPs for dns_answer/dns_inject/dns_add")
+    answer: list[str] = Field(
+        default_factory=list, description="IPs for dns_answer/dns_inject/dns_add"
+    )
     ips: list[str] = Field(default_factory=list)
     ports: list[int] = Field(default_factory=list)
     sni: list[str] = Field(default_factory=list)
@@ -179,9 +205,9 @@ class ScheduleStep(_Strict):
 class Scenario(_Strict):
     """A whole lab: ISPs, internet hosts and sites, phases of censorship."""
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
     description: str = ""
-    isps: list[ISP] = Field(min_length=1)
+    isps: list[ISP] = Field(min_length=1, max_length=MAX_ISPS)
     hosts: list[Host] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
     records: list[DNSRecord] = Field(default_factory=list)
@@ -197,6 +223,25 @@ class Scenario(_Strict):
         host_names = [h.name for h in self.hosts]
         if len(set(host_names)) != len(host_names):
             raise ValueError(f"duplicate host names in {host_names}")
+        owner: dict[str, str] = {}
+        for h in self.hosts:
+            for ip in h.ips:
+                if ip in owner and owner[ip] != h.name:
+                    raise ValueError(f"hosts: IP {ip} belongs to both {owner[ip]!r} and {h.name!r}")
+                owner[ip] = h.name
+        if not any(h.role == "resolver" for h in self.hosts):
+            raise ValueError(
+                "hosts: a scenario needs a host with role 'resolver' (the public resolver that "
+                "ISP resolvers forward to)"
+            )
+        away = {ip for h in self.hosts if h.role in ("control", "collector") for ip in h.ips}
+        for i, site in enumerate(self.sites):
+            for ip in site.ips:
+                if ip in away:
+                    raise ValueError(
+                        f"sites[{i}].ips: {ip} belongs to the control/collector host "
+                        f"{owner[ip]!r}; web sites are served from the srv host"
+                    )
         if self.initial_phase is not None and self.initial_phase not in self.phases:
             raise ValueError(f"initial_phase {self.initial_phase!r} is not a declared phase")
         for step in self.schedule:
