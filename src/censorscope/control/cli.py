@@ -75,6 +75,8 @@ def control() -> None:
               help="Cap on one whole measurement (504 above); default derived from --timeout.")
 @click.option("--max-body", default=16 * 1024 * 1024, show_default=True,
               type=click.IntRange(0), help="Bytes of each fetched body to read.")
+@click.option("--print-ready", is_flag=True, hidden=True,
+              help="Also print READY once bound (for process supervisors such as the lab).")
 @click.option("--reject-bogon-probe-ips", is_flag=True,
               help="400 when the probe's tcp_connect lists a refused IP (default: report it "
                    "with flag 4, never dial it — OONI's behaviour).")
@@ -91,6 +93,7 @@ def serve(
     request_timeout: float | None,
     max_body: int,
     reject_bogon_probe_ips: bool,
+    print_ready: bool,
 ) -> None:
     """Serve the OONI-compatible Web Connectivity test helper."""
 
@@ -131,13 +134,15 @@ def serve(
         request_timeout=request_timeout,
     )
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    asyncio.run(_serve(ControlServer(server_config, measure_config)))
+    asyncio.run(_serve(ControlServer(server_config, measure_config), print_ready=print_ready))
 
 
-async def _serve(server: ControlServer) -> None:
+async def _serve(server: ControlServer, *, print_ready: bool = False) -> None:
     host, port = await server.start()
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"censorscope-control listening on {server.scheme}://{shown}:{port}")
+    if print_ready:
+        click.echo("READY")
     sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

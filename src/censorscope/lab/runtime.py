@@ -64,6 +64,12 @@ def require_root() -> None:
         raise NeedsRoot()
 
 
+# The lab's own ranges: documentation/benchmarking space, which the control refuses by default.
+LAB_RANGES = ("198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+# Control step timeout in the lab: short, so that tests through blocked paths stay fast.
+CONTROL_TIMEOUT_S = 4.0
+
+
 def _service_argv(module: str, config: Path) -> list[str]:
     return [sys.executable, "-m", module, "--config", str(config)]
 
@@ -248,6 +254,11 @@ class Lab:
             pending.append(processes.spawn(
                 name, ns[host], _service_argv(module, path), st.log_dir / f"{name}.log"
             ))
+        control = self._control_argv(sc, st)
+        if control is not None:
+            pending.append(
+                processes.spawn("control", ns["ctl"], control, st.log_dir / "control.log")
+            )
         st.pids = [p.proc for p in pending]
         st.save()
         processes.wait_ready(pending)
@@ -263,6 +274,27 @@ class Lab:
             st.save()
             processes.wait_ready([sup])
         return st
+
+    def _control_argv(self, sc: Scenario, st: LabState) -> list[str] | None:
+        """The test helper on the control vantage host: HTTPS on :443 for every control name,
+        resolving through the lab's public resolver, trusting the lab CA, allowed to dial the
+        lab's own ranges (which are special-purpose space it refuses by default)."""
+        from censorscope.lab.services.ca import issue
+
+        names = [n for h in sc.hosts if h.role == "control" for n in h.names]
+        if not names:
+            return None
+        cert, key = issue(self.state_dir / "ca", names, "valid")
+        argv = [
+            sys.executable, "-m", "censorscope.cli.main", "control", "serve",
+            "--listen", "0.0.0.0:443", "--tls-cert", str(cert), "--tls-key", str(key),
+            "--resolver", f"udp://{wiring.public_resolver(sc)}:{wiring.PUBLIC_DNS_PORT}",
+            "--ca-file", str(st.ca_file), "--asn-table", str(st.asn_table),
+            "--timeout", str(CONTROL_TIMEOUT_S), "--print-ready",
+        ]
+        for net in LAB_RANGES:
+            argv += ["--allow-range", net]
+        return argv
 
     # ------------------------------------------------------------------ phases
     def phase(self, name: str) -> None:

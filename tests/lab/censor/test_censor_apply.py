@@ -80,7 +80,8 @@ def test_phase_switch_is_fast_and_replaces_policies(topo, censor):
     censor(pol("sni_eof", sni=["tiktok.com"]))
     assert not https_ok(topo, "tiktok.com")
     switches = []
-    for phase in ("blockpage", "eof", "blockpage"):  # best of three: the host may be busy
+    # best of five: on a loaded host one switch can take longer (idle: ~0.1-0.2 s)
+    for phase in ("blockpage", "eof", "blockpage", "eof", "blockpage"):
         t0 = time.monotonic()
         topo.clear()
         if phase == "eof":
