@@ -4,9 +4,11 @@
 
     cc<hex>-cli  198.18.250.2/24 ──veth── 198.18.250.1  cc<hex>-rtr  203.0.113.1 ──veth──
         203.0.113.10, .11, .12/24  cc<hex>-srv   (HTTP :80, HTTPS :443 any SNI, DNS udp/53)
+    cc<hex>-res  198.18.251.2/24 ──veth── 198.18.251.1  (the "ISP resolver" host's link)
 
 Names carry a random prefix, so parallel workers never collide; everything is torn down.
-The router's client-facing interface is ``<prefix>rc``, its internet side ``<prefix>rs``.
+The router's client-facing interfaces are ``<prefix>rc`` (probe LAN) and ``<prefix>rr``
+(resolver link), its internet side ``<prefix>rs``.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ class Topo:
     cli: str
     rtr: str
     srv: str
+    res: str
     lan_if: str
+    res_if: str
     wan_if: str
     state_dir: Path
     pids: list[int] = field(default_factory=list)
@@ -76,7 +80,8 @@ class Topo:
 
     def apply(self, policies: list[Policy]) -> list[int]:
         plan = plan_router(
-            policies, lan_ifaces=[self.lan_if], wan_iface=self.wan_if, state_dir=self.state_dir
+            policies, lan_ifaces=[self.lan_if, self.res_if], wan_iface=self.wan_if,
+            state_dir=self.state_dir,
         )
         pids = apply_router_plan(self.rtr, plan)
         self.pids.extend(pids)
@@ -97,25 +102,30 @@ def _wait_ready(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
 
 
 def _build(prefix: str, tmp: Path) -> Topo:
-    t = Topo(prefix, f"{prefix}-cli", f"{prefix}-rtr", f"{prefix}-srv",
-             f"{prefix}rc", f"{prefix}rs", tmp / "state")
-    for ns in (t.cli, t.rtr, t.srv):
+    t = Topo(prefix, f"{prefix}-cli", f"{prefix}-rtr", f"{prefix}-srv", f"{prefix}-res",
+             f"{prefix}rc", f"{prefix}rr", f"{prefix}rs", tmp / "state")
+    for ns in (t.cli, t.rtr, t.srv, t.res):
         _sh("ip", "netns", "add", ns)
         _sh("ip", "-n", ns, "link", "set", "lo", "up")
     _sh("ip", "link", "add", f"{prefix}c0", "netns", t.cli, "type", "veth",
         "peer", "name", t.lan_if, "netns", t.rtr)
     _sh("ip", "link", "add", f"{prefix}s0", "netns", t.srv, "type", "veth",
         "peer", "name", t.wan_if, "netns", t.rtr)
+    _sh("ip", "link", "add", f"{prefix}r0", "netns", t.res, "type", "veth",
+        "peer", "name", t.res_if, "netns", t.rtr)
     _sh("ip", "-n", t.cli, "addr", "add", f"{CLIENT_IP}/24", "dev", f"{prefix}c0")
+    _sh("ip", "-n", t.res, "addr", "add", "198.18.251.2/24", "dev", f"{prefix}r0")
+    _sh("ip", "-n", t.rtr, "addr", "add", "198.18.251.1/24", "dev", t.res_if)
     _sh("ip", "-n", t.rtr, "addr", "add", "198.18.250.1/24", "dev", t.lan_if)
     _sh("ip", "-n", t.rtr, "addr", "add", "203.0.113.1/24", "dev", t.wan_if)
     for ip in (SERVER_IP, SERVER_IP2, SERVER_IP3):
         _sh("ip", "-n", t.srv, "addr", "add", f"{ip}/24", "dev", f"{prefix}s0")
     for ns, dev in ((t.cli, f"{prefix}c0"), (t.rtr, t.lan_if), (t.rtr, t.wan_if),
-                    (t.srv, f"{prefix}s0")):
+                    (t.srv, f"{prefix}s0"), (t.res, f"{prefix}r0"), (t.rtr, t.res_if)):
         _sh("ip", "-n", ns, "link", "set", dev, "up")
     _sh("ip", "-n", t.cli, "route", "add", "default", "via", "198.18.250.1")
     _sh("ip", "-n", t.srv, "route", "add", "default", "via", "203.0.113.1")
+    _sh("ip", "-n", t.res, "route", "add", "default", "via", "198.18.251.1")
     _sh("ip", "netns", "exec", t.rtr, "sysctl", "-qw", "net.ipv4.ip_forward=1")
     return t
 
@@ -165,7 +175,7 @@ def topo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topo]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-        for suffix in ("cli", "rtr", "srv"):
+        for suffix in ("cli", "rtr", "srv", "res"):
             _sh("ip", "netns", "del", f"{prefix}-{suffix}", check=False)
 
 

@@ -66,6 +66,12 @@ def test_dns_inject_forged_answer_races_real_one(topo, censor):
     assert [r["a"] for r in replies] == [[FORGED], [SRV]], replies
 
 
+def test_dns_inject_on_resolver_link(topo, censor):
+    censor(pol("dns_inject", domains=["blocked.example"], answer=[FORGED]))
+    r = topo.exec(topo.res, "dig", f"@{SRV}", "blocked.example", "+short", "+tries=1", "+time=1")
+    assert r.stdout.strip() == FORGED  # the ISP resolver's upstream query is answered too
+
+
 def test_dns_inject_empty_answer_is_nxdomain(topo, censor):
     censor(pol("dns_inject", domains=["blocked.example"]))
     r = dig(topo, "blocked.example")

@@ -38,8 +38,9 @@ def test_tcp_refuse_answers_syn_with_rst(topo, censor):
     assert topo.curl(f"http://{SRV2}/").returncode == 0
 
 
-def dig_ok(topo, server: str) -> bool:
-    r = topo.client("dig", f"@{server}", "a.example", "+short", "+tries=1", "+time=1")
+def dig_ok(topo, server: str, ns: str | None = None) -> bool:
+    r = topo.exec(ns or topo.cli, "dig", f"@{server}", "a.example", "+short", "+tries=1",
+                  "+time=1")
     return r.returncode == 0 and r.stdout.strip() == SRV
 
 
@@ -54,11 +55,13 @@ def test_ip_blackhole_drops_every_protocol(topo, censor):
 
 
 def test_shutdown_kills_tcp_and_dns(topo, censor):
-    assert dig_ok(topo, SRV)
+    assert dig_ok(topo, SRV) and dig_ok(topo, SRV, ns=topo.res)
     censor(pol("shutdown"))
     assert topo.curl(f"http://{SRV}/").returncode == CURL_TIMEOUT
     dig = topo.client("dig", f"@{SRV}", "a.example", "+tries=1", "+time=1")
     assert dig.returncode == 9
+    # the ISP resolver's upstream link is cut too
+    assert not dig_ok(topo, SRV, ns=topo.res)
 
 
 def test_http_reset_by_host_header(topo, censor):

@@ -78,7 +78,18 @@ The injector
     namespace: binds the NFQUEUE, prints ``READY``, exits on SIGTERM. Forged packets are
     hand-built IPv4/TCP/UDP (with checksums) sent on a raw socket. Every NFQUEUE rule uses
     ``--queue-bypass`` and the injector ACCEPTs any packet it does not recognise, so a missing or
-    buggy injector never blackholes the lab.
+    buggy injector never blackholes the lab. Its config and log are written to
+    ``state_dir/injector-<netns>-q<N>.{json,log}``. The caller owns the returned pids: stop them
+    with ``clear_router`` before deleting the namespace.
+
+Limits
+    - IPv4 only. String matches act per packet: an SNI or Host line split across two TCP
+      segments (or an IP header with options, for the QNAME offset) is not matched.
+    - ``dns_inject`` forges A records only (other query types get an empty NOERROR answer).
+    - tc rate caps classify by server address (u32), not by connmark: the kernel here lacks the
+      ``fw``/``matchall`` classifiers; SNI rate caps are shaped by the injector instead.
+    - Delays and SNI rate caps are applied by one Python process per router (timer precision
+      ~1 ms); tested with a 1 MB download shaped to 8 Mbit/s (~700 packets/s), which took 1.09 s.
 """
 
 from __future__ import annotations
