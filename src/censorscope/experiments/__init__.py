@@ -1,1 +1,1 @@
-"""experiments (see docs/architecture.md)."""
+"""Experiments: what a probe measures (Web Connectivity …); see ``registry`` for the list."""

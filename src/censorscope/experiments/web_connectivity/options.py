@@ -1,0 +1,95 @@
+"""Settings of one Web Connectivity run: resolvers, control, trust, timeouts, windows.
+
+Defaults are OONI's (DNS 4 s, TCP/TLS/HTTP 10 s, control 30 s, 500 ms late-reply and
+priority windows, 10 redirects, 512 KiB body). Tests and the lab shrink them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, replace
+
+from censorscope.model.ipinfo import ASNTable
+
+__all__ = ["ACCEPT", "ACCEPT_LANGUAGE", "USER_AGENT", "Timeouts", "WebConnectivityOptions"]
+
+# model.HTTPHeaderUserAgent in probe-cli (a Safari 17 string) and the two fixed headers.
+USER_AGENT = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4.1 Safari/605.1.15"
+)
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+ACCEPT_LANGUAGE = "en-US,en;q=0.9"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-step timeouts in seconds, and the selector/late-reply windows."""
+
+    dns: float = 4.0
+    tcp: float = 10.0
+    tls: float = 10.0
+    http: float = 10.0
+    control: float = 30.0
+    dns_late_window: float = 0.5
+    priority_window: float = 0.5
+    priority_answer: float = 1.0
+    priority_send: float = 0.01
+
+    def scaled(self, factor: float) -> Timeouts:
+        """Every value multiplied by ``factor`` (``--timeout-scale``)."""
+
+        return Timeouts(**{k: v * factor for k, v in self.__dict__.items()})
+
+    def with_(self, **changes: float) -> Timeouts:
+        return replace(self, **changes)
+
+
+@dataclass
+class WebConnectivityOptions:
+    """Everything the measurer needs to know about its environment.
+
+    ``resolver`` is the Do53 server (``ip:port``), ``doh_url`` the DoH endpoint (``None`` skips
+    DoH), ``doh_connect_ip`` pins the DoH server's IP (the lab has no resolver for it),
+    ``control_url`` the test helper (``None`` → ``control_failure`` "no available helpers"),
+    ``ca_file`` the trust anchors for web sites, ``control_ca_file`` for the control and DoH
+    (defaults to ``ca_file``), ``public_ranges`` networks counted as public (not bogons),
+    ``client_resolver`` the system resolver's address as seen from outside (there is no
+    whoami service in the lab, so it is configured), ``asn_table`` annotates DNS answers.
+    ``fetch_alpn`` is offered by flows that may send the GET (our HTTP client speaks
+    HTTP/1.1 only), ``probe_alpn`` by TLS-only flows (OONI's ``h2``, ``http/1.1``).
+    ``doh_always`` runs DoH in every DNS stage instead of OONI's opportunistic schedule
+    (first lookup, then once per 20–39 s). ``allow_loopback`` lets tests on 127.0.0.0/8 dial
+    loopback addresses, which OONI (and the default here) never does.
+    """
+
+    resolver: str | None = None
+    doh_url: str | None = None
+    doh_connect_ip: str | None = None
+    control_url: str | None = None
+    control_connect_ip: str | None = None
+    ca_file: str | None = None
+    control_ca_file: str | None = None
+    client_resolver: str = ""
+    public_ranges: tuple[Network, ...] = ()
+    asn_table: ASNTable | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    max_redirects: int = 10
+    max_body: int = 1 << 19
+    user_agent: str = USER_AGENT
+    control_user_agent: str = "censorscope/0.1.0 ooniprobe-engine/censorscope"
+    fetch_alpn: tuple[str, ...] = ("http/1.1",)
+    probe_alpn: tuple[str, ...] = ("h2", "http/1.1")
+    doh_always: bool = False
+    allow_loopback: bool = False
+
+    def asn_of(self, ip: str) -> int:
+        return self.asn_table.asn(ip) if self.asn_table is not None else 0
+
+    def as_name_of(self, ip: str) -> str:
+        if self.asn_table is None:
+            return ""
+        info = self.asn_table.lookup(ip)
+        return info.as_name if info is not None else ""
