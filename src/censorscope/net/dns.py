@@ -85,12 +85,15 @@ async def resolve_getaddrinfo(host: str, *, timeout: float) -> DNSResult:
     """Resolve ``host`` with the system resolver (``NetError`` op ``resolve``)."""
 
     loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     try:
         async with asyncio.timeout(timeout):
             infos = await loop.getaddrinfo(
                 host, None, type=socket.SOCK_STREAM, flags=socket.AI_CANONNAME
             )
     except Exception as exc:
+        if isinstance(exc, socket.gaierror) and exc.errno == socket.EAI_NONAME:
+            exc = await _refine_noname(loop, host, exc, deadline)
         err = classify_error(exc, F.RESOLVE)
         if isinstance(exc, socket.gaierror):
             err.getaddrinfo_error = exc.errno
@@ -111,6 +114,30 @@ async def resolve_getaddrinfo(host: str, *, timeout: float) -> DNSResult:
     if canonical and not _same_name(canonical, host):
         answers.append(DNSAnswerData("CNAME", canonical.rstrip("."), None))
     return DNSResult(answers, None, None)
+
+
+async def _refine_noname(
+    loop: asyncio.AbstractEventLoop, host: str, exc: socket.gaierror, deadline: float
+) -> socket.gaierror:
+    """Tell "no such name" from "name without addresses" after an ``EAI_NONAME``.
+
+    For an unspecified address family glibc reports both as ``EAI_NONAME``; asked for IPv4
+    alone it answers ``EAI_NODATA`` when the name exists without A records (e.g. a CNAME to
+    nothing), so a second system lookup recovers OONI's ``dns_no_answer``. Any other outcome
+    keeps the original error.
+    """
+    remaining = deadline - loop.time()
+    if remaining <= 0:
+        return exc
+    try:
+        async with asyncio.timeout(remaining):
+            await loop.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_STREAM)
+    except socket.gaierror as second:
+        if second.errno == getattr(socket, "EAI_NODATA", None):
+            return second
+    except Exception:  # the refinement is best effort
+        return exc
+    return exc
 
 
 def _build_query(host: str, qtype: str, query_id: int) -> dns.message.Message:

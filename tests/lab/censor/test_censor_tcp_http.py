@@ -92,7 +92,7 @@ def test_http_blockpage_injected(topo, censor):
     censor(pol("http_blockpage", hosts=["site.example"]))
     r = topo.curl("http://site.example/", "--resolve", f"site.example:80:{SRV}", "-i")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("HTTP/1.1 200 OK")
+    assert r.stdout.startswith("HTTP/1.0 200 OK")
     assert "Access Denied" in r.stdout
     assert "real content" not in r.stdout
     ok = topo.curl(f"http://{SRV}/")

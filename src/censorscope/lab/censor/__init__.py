@@ -42,8 +42,8 @@ Mechanisms, per policy kind (``ports`` always overrides the default port)
     ``http_eof`` {hosts}
         NFQUEUE; the request is dropped and a FIN|ACK injected → empty reply (curl exit 52).
     ``http_blockpage`` {hosts}
-        NFQUEUE; the request is dropped and ``HTTP/1.1 200 OK`` + an "Access Denied" page
-        (~200 B, ``Connection: close``) is injected with PSH|FIN|ACK. The real server never sees
+        NFQUEUE; the request is dropped and a bare ``HTTP/1.0 200 OK`` + an "Access Denied" page
+        (~200 B, no headers) is injected with PSH|FIN|ACK. The real server never sees
         the request, so the blockpage always wins.
     ``dns_inject`` {domains, answer?, ports=53}
         UDP queries whose QNAME is exactly one of ``domains`` (case-insensitive; the kernel

@@ -65,12 +65,12 @@ BLOCKPAGE_HTML = (
 
 
 def blockpage_response() -> str:
-    """The HTTP response the censor injects for ``http_blockpage``."""
-    body = BLOCKPAGE_HTML
-    return (
-        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}"
-    )
+    """The HTTP response the censor injects for ``http_blockpage``.
+
+    Like netemx's ``DPISpoofBlockpageForString`` (and many real middleboxes): a bare
+    ``HTTP/1.0 200 OK`` with no headers, the page, then FIN — the body ends with the connection.
+    """
+    return f"HTTP/1.0 200 OK\r\n\r\n{BLOCKPAGE_HTML}"
 
 
 @dataclass(frozen=True)
