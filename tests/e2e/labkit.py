@@ -46,7 +46,9 @@ def new_prefix() -> str:
 
 
 @contextlib.contextmanager
-def lab_running(scenario: str | Scenario, phase: str | None = None) -> Iterator[tuple[Lab, LabState]]:
+def lab_running(
+    scenario: str | Scenario, phase: str | None = None
+) -> Iterator[tuple[Lab, LabState]]:
     """Bring ``scenario`` up under a fresh prefix; always tear it down and check nothing is left."""
     lab = Lab(new_prefix())
     try:
