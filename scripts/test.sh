@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# A real two-shard ClickHouse cluster for the store tests (root; idempotent).
+bash scripts/clickhouse.sh start /var/tmp/censorscope-clickhouse --shards 2 --port 9000
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
 exec .venv/bin/pytest -n auto -p no:cacheprovider "$@"

@@ -1,0 +1,60 @@
+"""``censorscope ingest PATH… [--store URL]``: import OONI data files into the store.
+
+Prints one line per file (new / duplicate / skipped / errors, or why it is unsupported) and
+the problems found (``file:line: message``); ``--json`` prints the report as JSON instead.
+Exit status 1 when a record was broken (the rest is ingested anyway), else 0.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import orjson
+
+from censorscope.store import default_url, open_store
+
+from .driver import IngestReport
+from .driver import ingest as run_ingest
+
+
+def _print_report(report: IngestReport) -> None:
+    for f in report.files:
+        if f.unsupported:
+            click.echo(f"{f.path}: UNSUPPORTED: {f.unsupported}")
+        else:
+            click.echo(f"{f.path}: {f.ingested} new, {f.duplicates} duplicate, "
+                       f"{f.skipped} skipped, {f.errors} errors")
+        for problem in f.problems:
+            click.echo(f"  {problem}")
+    totals = report.as_dict()
+    rate = totals["records"] / report.seconds if report.seconds else 0.0
+    click.echo(
+        f"total: {totals['records']} records, {totals['ingested']} new, "
+        f"{totals['duplicates']} duplicate, {totals['skipped']} skipped, "
+        f"{totals['errors']} errors, {totals['unsupported_files']} unsupported files; "
+        f"{report.bytes / 1e6:.1f} MB in {report.seconds:.1f} s ({rate:.0f} records/s)")
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Store URL (default $CENSORSCOPE_STORE or duckdb:censorscope.duckdb).")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1),
+              help="Measurements per write.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress line on stderr (default: when stderr is a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def ingest(paths: tuple[str, ...], store_url: str | None, batch_size: int,
+           progress: bool | None, as_json: bool) -> None:
+    """Import OONI measurements: JSONL(.gz), post-cans (.tar.gz), JSON files, or
+    directories laid out like OONI's bucket (raw/YYYYMMDD/HH/CC/testname/)."""
+    show = sys.stderr.isatty() if progress is None else progress
+    with open_store(store_url or default_url()) as store:
+        report = run_ingest(paths, store, batch_size=batch_size, progress=show)
+    if as_json:
+        click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        _print_report(report)
+    if not report.ok:
+        sys.exit(1)

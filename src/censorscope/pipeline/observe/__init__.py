@@ -1,0 +1,46 @@
+"""Measurement dict → rows for the store: metadata (``measurement_row``) and observations
+(``observe``: one row per DNS answer / endpoint, for the probe and for the control).
+
+Pure functions of the measurement; imports only ``censorscope.model``. The analysis reads the
+observation rows to decide (issue 5), and ``reprocess`` re-decides from them without the raw file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .control import control_observations
+from .meta import (
+    input_and_domain,
+    is_measurement,
+    measurement_row,
+    parse_asn,
+    parse_time,
+    with_verdict,
+)
+from .probe import probe_observations
+from .rows import ROW_COLUMNS, MeasurementRow, ObservationRow, VerdictRow
+
+__all__ = [
+    "ROW_COLUMNS",
+    "MeasurementRow",
+    "ObservationRow",
+    "VerdictRow",
+    "input_and_domain",
+    "is_measurement",
+    "measurement_row",
+    "observe",
+    "parse_asn",
+    "parse_time",
+    "with_verdict",
+]
+
+
+def observe(msm: dict[str, Any], measurement_uid: str) -> list[ObservationRow]:
+    """All observation rows of ``msm``: the probe's, then the control's (web_connectivity)."""
+    test_keys = msm.get("test_keys")
+    rows = probe_observations(measurement_uid, test_keys)
+    domain = input_and_domain(msm.get("input"))[1]
+    rows.extend(control_observations(measurement_uid, test_keys, domain, start_idx=len(rows)))
+    return rows
+

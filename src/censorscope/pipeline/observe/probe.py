@@ -1,0 +1,326 @@
+"""The probe's own observations: ``test_keys`` archival records → one row per endpoint.
+
+Works for every test that records df-00x keys (``queries``, ``tcp_connect``,
+``tls_handshakes``, ``requests``, ``network_events``): web_connectivity, telegram, whatsapp,
+signal, urlgetter, dnscheck … Merging follows OONI's ``obs_web`` (§2.3), simplified:
+
+1. each ``tcp_connect`` entry opens an endpoint row keyed by its transaction id and ``ip:port``;
+2. a TLS handshake joins the row with its transaction id, else the first row of its address
+   without TLS facts, else opens a row;
+3. an HTTP transaction joins the row with its transaction id, else opens a row;
+4. each DNS answer joins the first endpoint row of its IP without DNS facts, else becomes a
+   row of its own; a failed lookup (or one without answers) is one row.
+
+Rows are numbered in that order (endpoints first, then DNS-only rows).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import Any
+
+from censorscope.model.ipinfo import is_bogon
+
+from .rows import ObservationRow, make_observation
+
+__all__ = ["as_text", "body_facts", "bogon", "probe_observations", "split_address"]
+
+Row = dict[str, Any]
+_TITLE = re.compile(r"<title[^>]*>([^<]{0,512})", re.IGNORECASE)
+
+
+def split_address(address: Any) -> tuple[str | None, int | None]:
+    """``"1.2.3.4:443"`` / ``"[::1]:443"`` → (ip, port); anything else → (address, None)."""
+    if not isinstance(address, str) or not address:
+        return None, None
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+        return host, int(port) if port.isdigit() else None
+    if address.count(":") == 1:
+        host, _, port = address.partition(":")
+        return host, int(port) if port.isdigit() else None
+    return address, None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _entries(value: Any) -> list[Any]:
+    """A list of records; a lone record (some tests write one dict) becomes a list of one."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, dict) else []
+
+
+def _port(value: Any) -> int | None:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return _int(value)
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and value.get("format") == "base64":
+        try:
+            return base64.b64decode(str(value.get("data", ""))).decode("latin-1")
+        except ValueError:
+            return None
+    return str(value)
+
+
+def body_facts(body: Any) -> tuple[int | None, str | None, str | None]:
+    """(length in bytes, sha1 hex, ``<title>``) of an HTTP body (text or OONI base64)."""
+    if body is None:
+        return None, None, None
+    if isinstance(body, dict):
+        try:
+            raw = base64.b64decode(str(body.get("data", "")))
+        except ValueError:
+            return None, None, None
+        text = raw.decode("latin-1")
+    elif isinstance(body, str):
+        raw = body.encode("utf-8", "surrogatepass")
+        text = body
+    else:
+        return None, None, None
+    head = text[:65536]
+    start = head.find("<title")
+    if start < 0:
+        start = head.lower().find("<title")
+    match = _TITLE.match(head, start) if start >= 0 else None
+    title = match.group(1).strip() if match else None
+    return len(raw), hashlib.sha1(raw).hexdigest(), title
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not isinstance(headers, dict):
+        return None
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == name:
+            return _text(value)
+    return None
+
+
+_BOGON_CACHE: dict[str, bool] = {}
+
+
+def bogon(ip: str | None) -> bool | None:
+    """``is_bogon`` memoised (the same CDN addresses recur in every measurement)."""
+    if not ip:
+        return None
+    known = _BOGON_CACHE.get(ip)
+    if known is None:
+        if len(_BOGON_CACHE) > 200_000:
+            _BOGON_CACHE.clear()
+        known = _BOGON_CACHE[ip] = is_bogon(ip)
+    return known
+
+
+def as_text(value: Any) -> str | None:
+    """Text as the str columns want it: None stays None, ``false`` (old "no failure") is None."""
+    if value is None or type(value) is str:
+        return value
+    if value is False:
+        return None
+    return str(value)
+
+
+def _host_of(url: Any) -> str | None:
+    if not isinstance(url, str) or "://" not in url:
+        return None
+    rest = url.split("://", 1)[1]
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _tcp_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
+    for entry in _entries(test_keys.get("tcp_connect")):
+        if not isinstance(entry, dict):
+            continue
+        status = entry.get("status")
+        st: dict[str, Any] = status if isinstance(status, dict) else {}
+        ip = as_text(entry.get("ip"))
+        rows.append({
+            "transaction_id": _int(entry.get("transaction_id")),
+            "ip": ip, "port": _port(entry.get("port")), "ip_is_bogon": bogon(ip),
+            "tcp_success": bool(st.get("success")) if "success" in st else None,
+            "tcp_failure": as_text(st.get("failure")), "tcp_t": _num(entry.get("t")),
+        })
+
+
+_Events = dict[int, tuple[int, int, int, int, str | None]]
+
+
+def _handshake_events(test_keys: dict[str, Any]) -> _Events:
+    """Per transaction id: reads, writes, bytes read, bytes written, last read/write op."""
+    out: dict[int, list[Any]] = {}
+    done: set[int] = set()
+    for ev in _entries(test_keys.get("network_events")):
+        if not isinstance(ev, dict):
+            continue
+        tid = ev.get("transaction_id")
+        if not isinstance(tid, int) or tid in done:
+            continue
+        op = ev.get("operation")
+        if op == "tls_handshake_done":
+            done.add(tid)
+            continue
+        if op not in ("read", "write"):
+            continue
+        acc = out.setdefault(tid, [0, 0, 0, 0, None])
+        nbytes = ev.get("num_bytes") if isinstance(ev.get("num_bytes"), int) else 0
+        if op == "read":
+            acc[0] += 1
+            acc[2] += nbytes
+        else:
+            acc[1] += 1
+            acc[3] += nbytes
+        acc[4] = op
+    return {tid: (a[0], a[1], a[2], a[3], a[4]) for tid, a in out.items()}
+
+
+def _tls_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
+    handshakes = _entries(test_keys.get("tls_handshakes"))
+    if not handshakes:
+        return
+    events = _handshake_events(test_keys)
+    for hs in handshakes:
+        if not isinstance(hs, dict):
+            continue
+        tid = _int(hs.get("transaction_id"))
+        ip, port = split_address(hs.get("address"))
+        row = next((r for r in rows if tid is not None and r.get("transaction_id") == tid
+                    and "tls_t" not in r), None)
+        if row is None:
+            row = next((r for r in rows if ip and r.get("ip") == ip and r.get("port") == port
+                        and "tls_t" not in r), None)
+        if row is None:
+            row = {"transaction_id": tid, "ip": ip, "port": port, "ip_is_bogon": bogon(ip)}
+            rows.append(row)
+        certs = hs.get("peer_certificates")
+        failure = as_text(hs.get("failure"))
+        row.update({
+            "tls_server_name": as_text(hs.get("server_name")),
+            "tls_version": as_text(hs.get("tls_version")),
+            "tls_cipher_suite": as_text(hs.get("cipher_suite")), "tls_failure": failure,
+            "tls_success": failure is None,
+            "tls_no_verify": hs.get("no_tls_verify") if isinstance(
+                hs.get("no_tls_verify"), bool) else None,
+            "tls_cert_chain_length": len(certs) if isinstance(certs, list) else None,
+            "tls_t": _num(hs.get("t")),
+        })
+        if tid is not None and tid in events:
+            reads, writes, rbytes, wbytes, last = events[tid]
+            row.update({
+                "tls_handshake_read_count": reads, "tls_handshake_write_count": writes,
+                "tls_handshake_read_bytes": rbytes, "tls_handshake_write_bytes": wbytes,
+                "tls_handshake_last_operation": last,
+            })
+
+
+def _http_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
+    for tx in _entries(test_keys.get("requests")):
+        if not isinstance(tx, dict):
+            continue
+        tid = _int(tx.get("transaction_id"))
+        row = next((r for r in rows if tid is not None and r.get("transaction_id") == tid
+                    and "http_t" not in r), None)
+        if row is None:
+            ip, port = split_address(tx.get("address"))
+            row = {"transaction_id": tid, "ip": ip, "port": port, "ip_is_bogon": bogon(ip)}
+            rows.append(row)
+        req_raw, resp_raw = tx.get("request"), tx.get("response")
+        req: dict[str, Any] = req_raw if isinstance(req_raw, dict) else {}
+        resp: dict[str, Any] = resp_raw if isinstance(resp_raw, dict) else {}
+        length, sha1, title = body_facts(resp.get("body"))
+        failure = as_text(tx.get("failure"))
+        url = req.get("url") if isinstance(req.get("url"), str) else None
+        row.update({
+            "http_request_url": url,
+            "http_request_method": req.get("method") if isinstance(req.get("method"), str)
+            else None,
+            "http_failure": failure, "http_success": failure is None,
+            "http_response_status_code": _int(resp.get("code")),
+            "http_response_body_length": length,
+            "http_response_body_is_truncated": resp.get("body_is_truncated")
+            if isinstance(resp.get("body_is_truncated"), bool) else None,
+            "http_response_body_sha1": sha1, "http_response_title": title,
+            "http_response_header_location": _header(resp.get("headers"), "location"),
+            "http_response_header_server": _header(resp.get("headers"), "server"),
+            "http_t": _num(tx.get("t")),
+        })
+        if row.get("hostname") is None:
+            row["hostname"] = _host_of(url)
+
+
+def _dns_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
+    endpoint_count = len(rows)
+    by_ip: dict[str, list[Row]] = {}
+    for row in rows:
+        if row.get("ip"):
+            by_ip.setdefault(row["ip"], []).append(row)
+    for query in _entries(test_keys.get("queries")):
+        if not isinstance(query, dict):
+            continue
+        base = {
+            "hostname": as_text(query.get("hostname")),
+            "transaction_id": _int(query.get("transaction_id")),
+            "dns_query_type": as_text(query.get("query_type")),
+            "dns_engine": as_text(query.get("engine")),
+            "dns_resolver_address": as_text(query.get("resolver_address")),
+            "dns_failure": as_text(query.get("failure")), "dns_rcode": _int(query.get("rcode")),
+            "dns_t": _num(query.get("t")),
+        }
+        answers = [a for a in (query.get("answers") or ()) if isinstance(a, dict)]
+        if not answers:
+            rows.append(base)
+            continue
+        for ans in answers:
+            value = as_text(ans.get("ipv4") or ans.get("ipv6"))
+            facts = {
+                "dns_answer_type": as_text(ans.get("answer_type")),
+                "dns_answer": value or as_text(ans.get("hostname")),
+                "dns_answer_asn": _int(ans.get("asn")),
+            }
+            target = None
+            if value and value in by_ip:
+                target = next((r for r in by_ip[value] if "dns_answer" not in r), None)
+            if target is None:
+                rows.append({**base, **facts, "ip": value, "ip_is_bogon": bogon(value)})
+            else:
+                tid = target.get("transaction_id")
+                target.update(base)
+                target.update(facts)
+                target["transaction_id"] = tid
+    for row in rows[:endpoint_count]:
+        if row.get("hostname") is None and row.get("tls_server_name"):
+            row["hostname"] = row["tls_server_name"]
+
+
+def probe_observations(measurement_uid: str, test_keys: Any, start_idx: int = 0
+                       ) -> list[ObservationRow]:
+    """Observation rows (origin ``probe``) of ``test_keys``; empty if it is not a dict."""
+    if not isinstance(test_keys, dict):
+        return []
+    rows: list[Row] = []
+    _tcp_rows(test_keys, rows)
+    _tls_rows(test_keys, rows)
+    _http_rows(test_keys, rows)
+    _dns_rows(test_keys, rows)
+    return [make_observation(measurement_uid, start_idx + i, "probe", row)
+            for i, row in enumerate(rows)]

@@ -1,0 +1,154 @@
+"""The store interface: one API, two engines (DuckDB embedded, ClickHouse at scale).
+
+Writers (``ingest``, the collector) call :meth:`Store.write_batch` with every row of a batch of
+measurements; it is idempotent by measurement_uid (a uid already stored adds nothing, not even
+its observations or verdicts) and never leaves a measurement half-written. Readers use
+``has``/``get_*`` and :meth:`Store.query_aggregate`, which returns the same result on every
+engine for the same data (the store tests assert it).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Final, Self
+
+from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow, VerdictRow
+
+__all__ = ["AGGREGATE_KEYS", "COUNT_KEYS", "Store", "sort_aggregate"]
+
+# group-by keys query_aggregate accepts (``day`` is the UTC date of measurement_start_time)
+AGGREGATE_KEYS: Final = ("probe_cc", "probe_asn", "test_name", "day", "domain", "input",
+                         "blocking_type", "platform", "software_name")
+# the MAT's four mutually exclusive classes, plus their sum
+COUNT_KEYS: Final = ("anomaly_count", "confirmed_count", "failure_count", "ok_count",
+                     "measurement_count")
+
+
+class Store(abc.ABC):
+    """A measurement store. Open one with :func:`censorscope.store.open_store`."""
+
+    url: str
+
+    # --- schema ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def migrate(self) -> list[int]:
+        """Apply the missing numbered migrations; return the versions applied (empty if none)."""
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """Highest migration version applied (0 for an empty store)."""
+
+    # --- writes ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def write_batch(
+        self,
+        measurements: Sequence[MeasurementRow],
+        observations: Sequence[ObservationRow] = (),
+        verdicts: Sequence[VerdictRow] = (),
+    ) -> int:
+        """Write the measurements not stored yet, with their observations and verdicts.
+
+        Rows of measurements already stored (or repeated in the batch) are dropped, so writing
+        the same batch twice adds nothing. Observations/verdicts must belong to measurements of
+        this batch (ValueError otherwise). Returns the number of measurements written.
+        """
+
+    @abc.abstractmethod
+    def write_verdicts(self, verdicts: Sequence[VerdictRow]) -> int:
+        """Add verdicts of stored measurements (e.g. a re-analysis with new rules); a
+        (measurement_uid, rules_version) already stored is skipped. Returns rows written."""
+
+    # --- reads -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def has(self, uids: Iterable[str]) -> set[str]:
+        """The subset of ``uids`` that is stored."""
+
+    @abc.abstractmethod
+    def get_measurement(self, uid: str) -> MeasurementRow | None:
+        """The measurements row of ``uid``, or None."""
+
+    @abc.abstractmethod
+    def get_observations(self, uid: str) -> list[ObservationRow]:
+        """Observation rows of ``uid`` ordered by observation_idx."""
+
+    @abc.abstractmethod
+    def get_verdicts(self, uid: str) -> list[VerdictRow]:
+        """Verdict rows of ``uid`` ordered by rules_version."""
+
+    @abc.abstractmethod
+    def count(self, table: str) -> int:
+        """Number of (distinct) rows in ``table`` (measurements, observations, verdicts)."""
+
+    @abc.abstractmethod
+    def query_aggregate(
+        self,
+        group_by: Sequence[str] = ("probe_cc", "probe_asn", "test_name", "day"),
+        *,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        probe_cc: Sequence[str] | None = None,
+        probe_asn: Sequence[int] | None = None,
+        test_name: Sequence[str] | None = None,
+        domain: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """MAT-style counts grouped by ``group_by`` (keys from ``AGGREGATE_KEYS``).
+
+        Each result has the group keys plus ``COUNT_KEYS``: anomaly (and not confirmed nor
+        failure), confirmed (and not failure), failure, ok, and the total. ``since`` is
+        inclusive, ``until`` exclusive, on measurement_start_time. Sorted by the group keys
+        (None first).
+        """
+
+    # --- life cycle ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection(s)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def check_group_by(group_by: Sequence[str]) -> list[str]:
+    keys = list(group_by)
+    unknown = [k for k in keys if k not in AGGREGATE_KEYS]
+    if unknown:
+        raise ValueError(f"cannot group by {unknown}; choose from {list(AGGREGATE_KEYS)}")
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"repeated group-by key in {keys}")
+    return keys
+
+
+def sort_aggregate(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Sort by the group keys with None first, the same way on every engine."""
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple((row[k] is not None, row[k] if row[k] is not None else 0) for k in keys)
+
+    return sorted(rows, key=key)
+
+
+def batch_checks(
+    measurements: Sequence[MeasurementRow],
+    observations: Sequence[ObservationRow],
+    verdicts: Sequence[VerdictRow],
+) -> tuple[list[MeasurementRow], set[str]]:
+    """Measurements without repeats (first wins) and their uids; ValueError for orphans."""
+    seen: set[str] = set()
+    unique: list[MeasurementRow] = []
+    for row in measurements:
+        if row.measurement_uid not in seen:
+            seen.add(row.measurement_uid)
+            unique.append(row)
+    for obs in observations:
+        if obs.measurement_uid not in seen:
+            raise ValueError(f"observation of {obs.measurement_uid!r} without its measurement")
+    for verdict in verdicts:
+        if verdict.measurement_uid not in seen:
+            raise ValueError(f"verdict of {verdict.measurement_uid!r} without its measurement")
+    return unique, seen

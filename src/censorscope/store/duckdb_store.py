@@ -1,0 +1,237 @@
+"""The embedded engine: one DuckDB file, no server (the default store).
+
+Batches go in as Arrow tables (``INSERT … SELECT * FROM <registered arrow table>``), the fast
+bulk path; each ``write_batch`` is one transaction, so a measurement's rows are all in or none
+is. Idempotency: uids already stored are filtered out inside the transaction, and the
+measurements primary key rejects any race. One connection per store, guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow, VerdictRow
+
+from . import migrations, schema
+from .aggregate import aggregate_sql
+from .base import Store, batch_checks, sort_aggregate
+
+_ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
+          "datetime": pa.timestamp("s"), "list": pa.list_(pa.string())}
+_ROWS: dict[str, Any] = {"measurements": MeasurementRow, "observations": ObservationRow,
+                         "verdicts": VerdictRow}
+
+
+def arrow_table(table: str, rows: Sequence[tuple[Any, ...]]) -> pa.Table:
+    """Rows (NamedTuples of ``table``) as an Arrow table with the store's column types."""
+    names = schema.columns(table)
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    arrays = [pa.array(col, type=_ARROW[kind]) for col, (kind, _) in
+              zip(cols, schema.kinds(table), strict=True)]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+class DuckDBStore(Store):
+    """A store in the DuckDB file ``path`` (``:memory:`` for a throwaway one)."""
+
+    def __init__(self, path: str, url: str | None = None) -> None:
+        self.path = path
+        self.url = url or f"duckdb://{path}"
+        self._con = duckdb.connect(path)
+        self._lock = threading.RLock()
+
+    def _run(self, sql: str, params: list[Any] | None = None) -> None:
+        """Execute a statement and drain its result (DuckDB keeps it pending otherwise)."""
+        self._con.execute(sql, params).fetchall()
+
+    # --- schema ----------------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        with self._lock:
+            self._run(migrations.DUCKDB_MIGRATIONS_TABLE)
+            done = {v for (v,) in self._con.execute(
+                "SELECT version FROM schema_migrations").fetchall()}
+            applied: list[int] = []
+            for mig in migrations.MIGRATIONS:
+                if mig.version in done:
+                    continue
+                self._run("BEGIN TRANSACTION")
+                try:
+                    for stmt in mig.duckdb():
+                        self._run(stmt)
+                    self._run("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                                      [mig.version, mig.name, datetime.now().replace(
+                                          microsecond=0)])
+                    self._run("COMMIT")
+                except BaseException:
+                    self._run("ROLLBACK")
+                    raise
+                applied.append(mig.version)
+            return applied
+
+    def schema_version(self) -> int:
+        with self._lock:
+            exists = self._con.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_name = 'schema_migrations'").fetchall()
+            if not exists[0][0]:
+                return 0
+            row = self._con.execute("SELECT max(version) FROM schema_migrations").fetchall()
+            return int(row[0][0]) if row[0][0] is not None else 0
+
+    # --- writes ----------------------------------------------------------------------------
+    def _insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        name = f"_batch_{table}"
+        self._con.register(name, arrow_table(table, rows))
+        try:
+            self._run(f"INSERT INTO {table} SELECT * FROM {name}")
+        finally:
+            self._con.unregister(name)
+
+    def _existing(self, uids: Iterable[str]) -> set[str]:
+        uid_list = list(uids)
+        if not uid_list:
+            return set()
+        self._con.register("_uids", pa.table({"uid": pa.array(uid_list, type=pa.string())}))
+        try:
+            found = self._con.execute(
+                "SELECT m.measurement_uid FROM measurements m "
+                "JOIN _uids u ON m.measurement_uid = u.uid").fetchall()
+        finally:
+            self._con.unregister("_uids")
+        return {uid for (uid,) in found}
+
+    def write_batch(
+        self,
+        measurements: Sequence[MeasurementRow],
+        observations: Sequence[ObservationRow] = (),
+        verdicts: Sequence[VerdictRow] = (),
+    ) -> int:
+        unique, _ = batch_checks(measurements, observations, verdicts)
+        if not unique:
+            return 0
+        with self._lock:
+            self._run("BEGIN TRANSACTION")
+            try:
+                existing = self._existing(m.measurement_uid for m in unique)
+                if existing:
+                    unique = [m for m in unique if m.measurement_uid not in existing]
+                    observations = [o for o in observations
+                                    if o.measurement_uid not in existing]
+                    verdicts = [v for v in verdicts if v.measurement_uid not in existing]
+                self._insert("measurements", unique)
+                self._insert("observations", observations)
+                self._insert("verdicts", _unique_verdicts(verdicts))
+                self._run("COMMIT")
+            except BaseException:
+                self._run("ROLLBACK")
+                raise
+        return len(unique)
+
+    def write_verdicts(self, verdicts: Sequence[VerdictRow]) -> int:
+        rows = _unique_verdicts(verdicts)
+        if not rows:
+            return 0
+        with self._lock:
+            self._run("BEGIN TRANSACTION")
+            try:
+                name = "_batch_verdicts"
+                self._con.register(name, arrow_table("verdicts", rows))
+                try:
+                    before = self.count("verdicts")
+                    self._run(
+                        f"INSERT INTO verdicts SELECT b.* FROM {name} b "
+                        "WHERE NOT EXISTS (SELECT 1 FROM verdicts v WHERE "
+                        "v.measurement_uid = b.measurement_uid "
+                        "AND v.rules_version = b.rules_version)")
+                    written = self.count("verdicts") - before
+                finally:
+                    self._con.unregister(name)
+                self._run("COMMIT")
+            except BaseException:
+                self._run("ROLLBACK")
+                raise
+        return written
+
+    # --- reads -----------------------------------------------------------------------------
+    def has(self, uids: Iterable[str]) -> set[str]:
+        with self._lock:
+            return self._existing(uids)
+
+    def _select(self, table: str, where: str, params: list[Any], order: str = "") -> list[Any]:
+        cols = ", ".join(schema.columns(table))
+        sql = f"SELECT {cols} FROM {table} WHERE {where}{order}"
+        with self._lock:
+            rows = self._con.execute(sql, params).fetchall()
+        return [_ROWS[table]._make(r) for r in rows]
+
+    def get_measurement(self, uid: str) -> MeasurementRow | None:
+        rows = self._select("measurements", "measurement_uid = ?", [uid])
+        return rows[0] if rows else None
+
+    def get_observations(self, uid: str) -> list[ObservationRow]:
+        return self._select("observations", "measurement_uid = ?", [uid],
+                            " ORDER BY observation_idx")
+
+    def get_verdicts(self, uid: str) -> list[VerdictRow]:
+        return self._select("verdicts", "measurement_uid = ?", [uid], " ORDER BY rules_version")
+
+    def count(self, table: str) -> int:
+        if table not in schema.TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        with self._lock:
+            row = self._con.execute(f"SELECT count(*) FROM {table}").fetchall()
+        return int(row[0][0])
+
+    def query_aggregate(
+        self,
+        group_by: Sequence[str] = ("probe_cc", "probe_asn", "test_name", "day"),
+        *,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        probe_cc: Sequence[str] | None = None,
+        probe_asn: Sequence[int] | None = None,
+        test_name: Sequence[str] | None = None,
+        domain: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        params: list[Any] = []
+
+        def placeholder(value: Any) -> str:
+            params.append(value)
+            return "?"
+
+        sql, keys = aggregate_sql(
+            group_by, table="measurements",
+            day_expr="CAST(measurement_start_time AS DATE)", placeholder=placeholder,
+            since=since, until=until, probe_cc=probe_cc, probe_asn=probe_asn,
+            test_name=test_name, domain=domain)
+        with self._lock:
+            cur = self._con.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        result = [{n: (int(v) if n.endswith("_count") else v) for n, v in zip(names, r,
+                                                                            strict=True)}
+                  for r in rows]
+        return sort_aggregate(result, keys)
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+
+def _unique_verdicts(verdicts: Sequence[VerdictRow]) -> list[VerdictRow]:
+    seen: set[tuple[str, str]] = set()
+    out: list[VerdictRow] = []
+    for v in verdicts:
+        key = (v.measurement_uid, v.rules_version)
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out
