@@ -30,7 +30,7 @@ def main() -> None:
             if tk is None:
                 raise TypeError("no test_keys after loading")
             loaded += 1
-        except Exception as exc:  # noqa: BLE001 - report every failure with its line
+        except Exception as exc:
             errors.append({"line": i, "error": f"{type(exc).__name__}: {exc}"[:500]})
     print(json.dumps({"loaded": loaded, "errors": errors}))
 

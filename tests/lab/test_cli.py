@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.lab.conftest import assert_nothing_left, lab_namespaces, new_prefix
 
 from censorscope.lab.scenarios import CATALOGUE_DIR
+from tests.lab.conftest import assert_nothing_left, lab_namespaces, new_prefix
 
 CLI = [sys.executable, "-m", "censorscope.cli.main", "lab"]
 

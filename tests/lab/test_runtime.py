@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.lab.conftest import assert_nothing_left, lab_namespaces, pids_alive
 
 from censorscope.lab.errors import LabError
+from tests.lab.conftest import assert_nothing_left, lab_namespaces, pids_alive
 
 pytestmark = pytest.mark.lab
 
