@@ -18,6 +18,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "lab": ("censorscope.lab.cli", "lab", "Build and drive the censorship lab (needs root)."),
     "probe": ("censorscope.probe.cli", "probe", "Run measurements (Web Connectivity …)."),
     "control": ("censorscope.control.cli", "control", "Run the test helper (control)."),
+    "collector": (
+        "censorscope.collector.cli", "collector",
+        "Receive, archive and store measurements (OONI-compatible collector).",
+    ),
     "ingest": (
         "censorscope.ingest.cli", "ingest",
         "Import OONI data files (JSONL, post-cans, JSON, bucket dirs) into the store.",

@@ -44,8 +44,9 @@ class Backoff:
     jitter: float = 0.5
 
     def delay(self, attempts: int, rng: random.Random | None = None) -> float:
-        raw = min(self.cap, self.base * (2 ** max(0, attempts - 1)))
-        draw = (rng or random).uniform(1.0 - self.jitter, 1.0)
+        raw = min(self.cap, self.base * 2.0 ** min(max(0, attempts - 1), 60))
+        low = 1.0 - self.jitter
+        draw = rng.uniform(low, 1.0) if rng is not None else random.uniform(low, 1.0)
         return raw * draw
 
 

@@ -1,0 +1,90 @@
+"""The store sink: spooled records → store rows → ``Store.write_batch`` (idempotent by uid).
+
+Rows are made by the same conversion as ``censorscope ingest`` (``censorscope.ingest.rows_of``),
+so a measurement received by the collector and the same one imported from a can give the same
+rows (cans carry the uid, so re-importing them adds nothing).
+The raw body stays reachable through the archive index (uid → can, offset, length).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from censorscope.archive.records import SpoolRecord
+
+__all__ = ["StoreSink", "open_sink", "open_store_url"]
+
+LOG = logging.getLogger("censorscope.collector.sink")
+RowsFn = Callable[[dict[str, Any], str], tuple[list[Any], list[Any], list[Any]]]
+
+
+def _rows_function() -> RowsFn:
+    """Part A's measurement → rows conversion (``censorscope.ingest.rows_of``), with the
+    collector's uid (``rows_of`` takes the uid a measurement carries)."""
+
+    from censorscope.ingest import rows_of
+
+    def rows(msm: dict[str, Any], uid: str) -> tuple[list[Any], list[Any], list[Any]]:
+        row, observations, verdicts = rows_of({**msm, "measurement_uid": uid})
+        return [row], observations, verdicts
+
+    return rows
+
+
+def open_store_url(url: str) -> Any:
+    """A migrated store for ``url`` (``duckdb:///path``, a bare path, or any URL the store
+    package's ``open_store`` knows)."""
+
+    store_pkg = importlib.import_module("censorscope.store")
+    opener = getattr(store_pkg, "open_store", None)
+    if opener is not None:
+        store = opener(url)
+    else:
+        from censorscope.store.duckdb_store import DuckDBStore
+
+        path = url.removeprefix("duckdb://") if url.startswith("duckdb://") else url
+        store = DuckDBStore(path)
+    store.migrate()
+    return store
+
+
+class StoreSink:
+    """Writes spooled records into a store, one ``write_batch`` per feeder batch."""
+
+    def __init__(self, store: Any, rows: RowsFn | None = None) -> None:
+        self.store = store
+        self.rows = rows or _rows_function()
+        self.skipped = 0
+
+    def write(self, records: list[SpoolRecord]) -> None:
+        measurements: list[Any] = []
+        observations: list[Any] = []
+        verdicts: list[Any] = []
+        for record in records:
+            try:
+                msm = orjson.loads(record.body)
+                m, o, v = self.rows(msm, record.uid)
+            except Exception as exc:  # a body the pipeline cannot read stays in the archive
+                LOG.warning("%s: cannot make store rows (%s); kept in the archive only",
+                            record.uid, exc)
+                self.skipped += 1
+                continue
+            measurements.extend(m)
+            observations.extend(o)
+            verdicts.extend(v)
+        if measurements:
+            self.store.write_batch(measurements, observations, verdicts)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_sink(url: str) -> StoreSink:
+    """The sink for ``--store URL``."""
+
+    return StoreSink(open_store_url(url))
