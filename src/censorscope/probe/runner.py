@@ -4,7 +4,10 @@
 for tests and scripts (``run_measurements(["https://x/"], config) -> [measurement, …]``).
 Measurements are written as they finish (one fsynced JSONL line each). A write failure stops
 the run cleanly: nothing new starts, what was written stays. An unreachable control is a
-warning: measurements still complete, with ``control_failure`` set.
+warning: measurements still complete, with ``control_failure`` set. With ``upload_queue``
+each measurement is also put in the probe's durable upload queue right after it is written
+(``probe/queue.py``; fsync'd, so without ``output`` the queue is a safe only copy); a queue
+write failure stops the run like an output failure.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from .config import ProbeConfig
 from .inputs import InputError, MeasurementInput, validate_inputs
 from .output import JSONLWriter, OutputError, scan_for_resume
 from .progress import Progress
+from .queue import UploadQueue
 from .summary import SummaryRow, summarize
 
 __all__ = ["RunResult", "run_measurements", "run_probe"]
@@ -43,6 +47,7 @@ class RunResult:
     output_error: OutputError | None = None
     control_failures: int = 0
     torn_bytes: int = 0
+    queued: int = 0
 
     @property
     def ok(self) -> bool:
@@ -59,6 +64,7 @@ async def run_probe(
     progress: Progress | None = None,
     keep: bool = False,
     warn: Callable[[str], None] = lambda msg: None,
+    upload_queue: UploadQueue | None = None,
 ) -> RunResult:
     """Measure every valid input; see the module docstring."""
 
@@ -103,6 +109,12 @@ async def run_probe(
         if writer is not None:
             writer.write(measurement)
             result.written += 1
+        if upload_queue is not None:
+            try:
+                upload_queue.put(measurement)
+            except OSError as exc:
+                raise OutputError(upload_queue.pending_dir, exc, result.queued) from exc
+            result.queued += 1
         if keep:
             result.measurements.append(measurement)
         row = summarize(measurement)
