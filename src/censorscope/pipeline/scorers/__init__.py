@@ -1,0 +1,58 @@
+"""Scorers of the OONI tests other than Web Connectivity, in the verdict vocabulary.
+
+Importing this package registers every scorer with
+``censorscope.pipeline.analyze.registry`` (``register(test_name)``); :data:`SCORERS` maps the
+test names to them for direct use. Rules are data (:mod:`.rules`, version
+:data:`SCORER_RULES_VERSION`); docs/analysis.md describes each scorer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from censorscope.model.verdict import Verdict
+from censorscope.pipeline.analyze.subject import Subject
+
+from . import circumvention, messaging, middlebox, probes
+from .fallback import FALLBACK_TEST_NAMES, score_fallback
+from .rules import SCORER_RULES, SCORER_RULES_BY_ID, SCORER_RULES_VERSION, ScorerRule
+
+if TYPE_CHECKING:
+    from censorscope.pipeline.analyze.context import AnalysisContext
+
+__all__ = [
+    "FALLBACK_TEST_NAMES",
+    "SCORERS",
+    "SCORER_RULES",
+    "SCORER_RULES_BY_ID",
+    "SCORER_RULES_VERSION",
+    "ScorerRule",
+    "score_fallback",
+]
+
+ScorerFn = Callable[[Subject, "AnalysisContext"], Verdict]
+
+SCORERS: Final[dict[str, ScorerFn]] = {
+    "telegram": messaging.score_telegram,
+    "whatsapp": messaging.score_whatsapp,
+    "signal": messaging.score_signal,
+    "facebook_messenger": messaging.score_facebook_messenger,
+    "tor": circumvention.score_tor,
+    "vanilla_tor": circumvention.score_tor_bootstrap,
+    "torsf": circumvention.score_tor_bootstrap,
+    "psiphon": circumvention.score_psiphon,
+    "riseupvpn": circumvention.score_riseupvpn,
+    "openvpn": circumvention.score_openvpn,
+    "meek_fronted_requests_test": circumvention.score_meek,
+    "urlgetter": probes.score_urlgetter,
+    "dnscheck": probes.score_dnscheck,
+    "stunreachability": probes.score_stun,
+    "stun_reachability": probes.score_stun,
+    "browser_web": probes.score_browser_web,
+    "dash": probes.score_speed,
+    "ndt": probes.score_speed,
+    "http_header_field_manipulation": middlebox.score_hhfm,
+    "http_invalid_request_line": middlebox.score_hirl,
+    **{name: score_fallback for name in FALLBACK_TEST_NAMES},
+}

@@ -1,0 +1,202 @@
+"""What every scorer shares: the probe's observation rows, failure → mechanism, evidence
+sentences, and :func:`decide` (rule id → :class:`Verdict`).
+
+Scorers recompute from the observation rows (``tcp_connect``, ``tls_handshakes``,
+``requests``, ``queries`` as the observe stage merged them), which exist for stored
+measurements too; test-specific facts that only the raw measurement holds (Tor targets,
+dnscheck lookups, echo bodies) are read from ``subject.raw`` and give ``insufficient`` when it
+is absent.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
+
+from censorscope.model.verdict import LAYERS, Layer, LayerVerdict, Verdict
+from censorscope.pipeline.analyze.subject import Subject
+from censorscope.pipeline.observe.rows import ObservationRow
+
+from .rules import SCORER_RULES_BY_ID, SCORER_RULES_VERSION
+
+if TYPE_CHECKING:
+    from censorscope.pipeline.analyze.context import AnalysisContext
+
+__all__ = [
+    "Failure",
+    "answered",
+    "decide",
+    "describe_failure",
+    "dominant",
+    "endpoint",
+    "interference",
+    "mechanism",
+    "probe_rows",
+    "row_failure",
+    "test_keys",
+    "url_host",
+]
+
+Failure = tuple[Layer, str]
+
+_DNS: Final = {
+    "dns_nxdomain_error": "dns.nxdomain", "dns_name_error": "dns.nxdomain",
+    "dns_refused_error": "dns.refused", "dns_servfail_error": "dns.servfail",
+    "dns_server_failure": "dns.servfail", "generic_timeout_error": "dns.timeout",
+    "dns_no_answer": "dns.no_answer", "dns_bogon_error": "dns.injection.bogon",
+}
+_TCP: Final = {
+    "generic_timeout_error": "tcp.timeout", "timed_out": "tcp.timeout",
+    "tcp_timed_out_error": "tcp.timeout", "connection_refused": "tcp.refused",
+    "connection_refused_error": "tcp.refused", "connection_reset": "tcp.reset",
+    "host_unreachable": "ip.unreachable", "network_unreachable": "ip.unreachable",
+}
+_TLS: Final = {
+    "generic_timeout_error": "tls.timeout", "connection_reset": "tls.reset",
+    "eof_error": "tls.eof", "ssl_unknown_authority": "tls.mitm",
+    "ssl_invalid_hostname": "tls.mitm", "ssl_invalid_certificate": "tls.cert",
+}
+_HTTP: Final = {
+    "generic_timeout_error": "http.timeout", "connection_reset": "http.reset",
+    "eof_error": "http.eof",
+}
+_BY_LAYER: Final[dict[str, dict[str, str]]] = {"dns": _DNS, "tcp": _TCP, "tls": _TLS,
+                                                "http": _HTTP}
+# failures a censor produces and a down server rarely does
+_INTERFERENCE: Final = frozenset({
+    "generic_timeout_error", "timed_out", "tcp_timed_out_error", "connection_reset",
+    "eof_error", "dns_nxdomain_error", "dns_name_error", "dns_bogon_error",
+    "ssl_unknown_authority", "ssl_invalid_hostname",
+})
+_OPERATION_LAYER: Final[dict[str, Layer]] = {
+    "resolve": "dns", "dns_round_trip": "dns", "connect": "tcp", "tls_handshake": "tls",
+    "quic_handshake": "tls", "http_round_trip": "http", "read": "http", "write": "http",
+}
+
+
+def test_keys(subject: Subject) -> dict[str, Any] | None:
+    """The raw ``test_keys`` (None when scoring stored rows or when they are not a dict)."""
+    raw = subject.raw
+    tk = raw.get("test_keys") if isinstance(raw, dict) else None
+    return tk if isinstance(tk, dict) else None
+
+
+def probe_rows(subject: Subject) -> list[ObservationRow]:
+    """The probe's own observation rows."""
+    return [r for r in subject.observations if r.origin == "probe"]
+
+
+def answered(row: ObservationRow) -> bool:
+    """True if the row's HTTP transaction got a response (OONI writes code 0 on failure)."""
+    return bool(row.http_success) or (row.http_response_status_code or 0) > 0
+
+
+def mechanism(layer: str | None, failure: str | None) -> str | None:
+    """The taxonomy mechanism of ``failure`` at ``layer`` (None if it has no name)."""
+    if layer is None or failure is None:
+        return None
+    return _BY_LAYER.get(layer, {}).get(failure)
+
+
+def interference(failure: str | None) -> bool:
+    """True for failures censors cause (timeouts, resets, EOF, NXDOMAIN, bogons, forged
+    certificates) as opposed to refused connections and other server-side errors."""
+    return failure in _INTERFERENCE
+
+
+def operation_layer(operation: Any) -> Layer | None:
+    """The layer of an OONI ``failed_operation``."""
+    return _OPERATION_LAYER.get(operation) if isinstance(operation, str) else None
+
+
+def row_failure(row: ObservationRow) -> Failure | None:
+    """The first failure along DNS → TCP → TLS → HTTP of one endpoint row."""
+    if row.dns_failure:
+        return "dns", row.dns_failure
+    if row.tcp_success is False:
+        return "tcp", row.tcp_failure or "unknown_failure"
+    if row.tls_success is False:
+        return "tls", row.tls_failure or "unknown_failure"
+    if row.http_success is False:
+        return "http", row.http_failure or "unknown_failure"
+    return None
+
+
+def endpoint(row: ObservationRow) -> str:
+    """``host (ip:port)`` / ``ip:port`` / the URL of a row, for evidence."""
+    addr = None
+    if row.ip:
+        addr = f"[{row.ip}]:{row.port}" if ":" in row.ip else f"{row.ip}:{row.port}"
+        if row.port is None:
+            addr = row.ip
+    name = row.tls_server_name or row.hostname
+    if row.http_request_url and not addr:
+        return row.http_request_url
+    if name and addr:
+        return f"{name} ({addr})"
+    return addr or name or row.http_request_url or "an endpoint"
+
+
+_WHAT: Final = {"dns": "DNS lookup of", "tcp": "TCP connect to", "tls": "TLS handshake with",
+                "http": "HTTP request to"}
+
+
+def describe_failure(row: ObservationRow, failure: Failure) -> str:
+    """One evidence sentence: ``TCP connect to 1.2.3.4:443 failed: generic_timeout_error``."""
+    layer, text = failure
+    if layer == "dns":
+        what = f"DNS lookup of {row.hostname or 'the name'}"
+        if row.dns_resolver_address:
+            what += f" via {row.dns_resolver_address}"
+    elif layer == "http":
+        what = f"HTTP request to {row.http_request_url or endpoint(row)}"
+    else:
+        what = f"{_WHAT[layer]} {endpoint(row)}"
+        if layer == "tls" and row.tls_server_name and row.tls_server_name not in what:
+            what += f" (SNI {row.tls_server_name})"
+    return f"{what} failed: {text}"
+
+
+def dominant(failures: Iterable[Failure]) -> Failure | None:
+    """The most frequent (layer, failure), earliest layer first on ties."""
+    counts = Counter(failures)
+    if not counts:
+        return None
+    order = {name: i for i, name in enumerate(LAYERS)}
+    return min(counts, key=lambda f: (-counts[f], order.get(f[0], 9), f[1]))
+
+
+def url_host(url: str | None) -> str | None:
+    """The lower-case host of a URL."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host.lower() if host else None
+
+
+def decide(subject: Subject, ctx: AnalysisContext | None, rule_id: str, *,
+           failure: Failure | None = None, evidence: Sequence[str] = (),
+           fingerprints: Sequence[str] = ()) -> Verdict:
+    """The verdict of ``rule_id``: outcome from the rule table; a ``"*"`` layer or mechanism
+    from ``failure``. One :class:`LayerVerdict` for the deciding layer."""
+    rule = SCORER_RULES_BY_ID[rule_id]
+    layer: Layer | None
+    if rule.layer == "*":
+        layer = failure[0] if failure else None
+    else:
+        layer = rule.layer if rule.layer in LAYERS else None  # type: ignore[assignment]
+    mech = rule.mechanism
+    if mech == "*":
+        mech = mechanism(failure[0], failure[1]) if failure else None
+    layers = (LayerVerdict(layer, rule.outcome, mech, rule_id, tuple(evidence)),) if layer \
+        else ()
+    version = ctx.fingerprints_version if ctx is not None else None
+    return subject.verdict(rule.outcome, rule_id=rule_id, layer=layer, mechanism=mech,
+                           evidence=tuple(evidence), layers=layers,
+                           fingerprints=tuple(fingerprints), fingerprints_version=version,
+                           rules_version=SCORER_RULES_VERSION)

@@ -1,0 +1,42 @@
+"""The generic scorer: tests without a scorer of their own get ``insufficient`` (never an
+error), with what the measurement holds as evidence.
+
+It is registered for the other test names seen in OONI's data (legacy and research tests);
+the analysis core can use :func:`score_fallback` for any name with no scorer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from censorscope.model.verdict import Verdict
+from censorscope.pipeline.analyze.registry import register
+from censorscope.pipeline.analyze.subject import Subject
+
+from .common import decide, probe_rows, row_failure
+
+if TYPE_CHECKING:
+    from censorscope.pipeline.analyze.context import AnalysisContext
+
+__all__ = ["FALLBACK_TEST_NAMES", "score_fallback"]
+
+FALLBACK_TEST_NAMES: Final = (
+    "dns_consistency", "http_requests", "http_host", "multi_protocol_traceroute",
+    "openvpn_client_test", "sni_blocking", "tcp_connect", "tcpping", "tlsping", "quicping",
+    "simplequicping", "dnsping", "tlsmiddlebox", "portfiltering", "echcheck",
+    "bridge_reachability", "lantern", "http_filtering_bypass", "dns_injection",
+)
+
+
+def score_fallback(subject: Subject, ctx: AnalysisContext) -> Verdict:
+    """``insufficient``: no rules for this test; the evidence counts the facts present."""
+    rows = probe_rows(subject)
+    failed = sum(1 for r in rows if row_failure(r) is not None)
+    what = (f"{len(rows)} observation rows, {failed} with a failure" if rows
+            else "no observation rows")
+    return decide(subject, ctx, "test.unsupported", evidence=(
+        f"no scorer for {subject.meta.test_name}: {what}",))
+
+
+for _name in FALLBACK_TEST_NAMES:
+    register(_name)(score_fallback)

@@ -1,0 +1,257 @@
+"""Scorers of the instant-messaging tests: telegram, whatsapp, signal, facebook_messenger.
+
+All four decide from the observation rows (the probe's DNS answers, TCP connects, TLS
+handshakes and HTTP transactions), never from the probe's ``*_blocking`` / ``*_status`` keys.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import TYPE_CHECKING, Final
+
+from censorscope.model.verdict import Verdict
+from censorscope.pipeline.analyze.registry import register
+from censorscope.pipeline.analyze.subject import Subject
+from censorscope.pipeline.observe.rows import ObservationRow
+
+from .common import (
+    Failure,
+    answered,
+    decide,
+    describe_failure,
+    dominant,
+    endpoint,
+    probe_rows,
+    row_failure,
+    url_host,
+)
+
+if TYPE_CHECKING:
+    from censorscope.pipeline.analyze.context import AnalysisContext
+
+__all__ = ["score_facebook_messenger", "score_signal", "score_telegram", "score_whatsapp"]
+
+# Telegram's data-centre networks (AS62041/AS59930/AS62014/AS211157 announcements)
+_TELEGRAM_NETS: Final = tuple(ipaddress.ip_network(n) for n in (
+    "149.154.160.0/20", "91.108.4.0/22", "91.108.8.0/22", "91.108.12.0/22",
+    "91.108.16.0/22", "91.108.56.0/22", "95.161.64.0/20", "2001:67c:4e8::/48",
+    "2001:b28:f23d::/48", "2001:b28:f23f::/48"))
+
+
+def _in_nets(ip: str | None, nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+             ) -> bool:
+    if not ip:
+        return False
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(addr in n for n in nets)
+
+
+def _host(row: ObservationRow) -> str | None:
+    return (url_host(row.http_request_url) or row.tls_server_name or row.hostname or "").lower() \
+        or None
+
+
+def _summary(ok: int, total: int, what: str) -> str:
+    return f"{ok} of {total} {what} succeeded"
+
+
+def _first_failures(rows: list[ObservationRow]) -> list[tuple[ObservationRow, Failure]]:
+    out = []
+    for r in rows:
+        f = row_failure(r)
+        if f is not None:
+            out.append((r, f))
+    return out
+
+
+def _service_failure(rows: list[ObservationRow]) -> tuple[ObservationRow, Failure] | None:
+    """For the rows of one service: None if any HTTP transaction got a response, else the
+    earliest-layer failure seen (DNS before TCP before TLS before HTTP)."""
+    if any(answered(r) for r in rows):
+        return None
+    failed = _first_failures(rows)
+    if not failed:
+        return None
+    order = {"dns": 0, "tcp": 1, "tls": 2, "http": 3}
+    return min(failed, key=lambda rf: order[rf[1][0]])
+
+
+@register("telegram")
+def score_telegram(subject: Subject, ctx: AnalysisContext) -> Verdict:
+    """Data centres: blocked when every TCP connect fails, or every HTTP POST fails; then
+    ``web.telegram.org``. Legacy measurements whose POSTs carry no URL count them as DC
+    POSTs (the web GET always has its URL)."""
+    rows = probe_rows(subject)
+    web = [r for r in rows if _host(r) == "web.telegram.org"]
+    web_ids = {id(r) for r in web}
+    dc_tcp = [r for r in rows if r.tcp_success is not None and _in_nets(r.ip, _TELEGRAM_NETS)
+              and id(r) not in web_ids]
+    dc_http = [r for r in rows if r.http_success is not None and id(r) not in web_ids and (
+        _in_nets(url_host(r.http_request_url), _TELEGRAM_NETS) or _in_nets(r.ip, _TELEGRAM_NETS)
+        or r.http_request_url is None)]
+    if not dc_tcp and not dc_http and not web:
+        return decide(subject, ctx, "test.no_data", evidence=("no Telegram connects or requests",))
+    evidence = []
+    if dc_tcp:
+        ok = [r for r in dc_tcp if r.tcp_success]
+        evidence.append(_summary(len(ok), len(dc_tcp), "TCP connects to Telegram data centres"))
+        if not ok:
+            fails = [(r, f) for r, f in _first_failures(dc_tcp)]
+            dom = dominant(f for _, f in fails)
+            evidence += [describe_failure(r, f) for r, f in fails[:6]]
+            return decide(subject, ctx, "telegram.dc.unreachable", failure=dom, evidence=evidence)
+    if dc_http:
+        ok = [r for r in dc_http if r.http_success]
+        evidence.append(_summary(len(ok), len(dc_http), "HTTP POSTs to Telegram data centres"))
+        if not ok:
+            fails = _first_failures(dc_http)
+            dom = dominant(f for _, f in fails)
+            evidence += [describe_failure(r, f) for r, f in fails[:6]]
+            return decide(subject, ctx, "telegram.dc.http_failed",
+                          failure=("http", dom[1]) if dom else None, evidence=evidence)
+    if web:
+        bad = _service_failure(web)
+        if bad is not None:
+            evidence.append(describe_failure(*bad))
+            return decide(subject, ctx, "telegram.web.failed", failure=bad[1], evidence=evidence)
+        codes = sorted({r.http_response_status_code or 0 for r in web if answered(r)})
+        evidence.append(f"https://web.telegram.org/ answered (HTTP {', '.join(map(str, codes))})"
+                        if codes else "web.telegram.org connected")
+    return decide(subject, ctx, "telegram.ok", evidence=evidence)
+
+
+_WA_ENDPOINT: Final = re.compile(r"^e\d+\.whatsapp\.net$")
+
+
+@register("whatsapp")
+def score_whatsapp(subject: Subject, ctx: AnalysisContext) -> Verdict:
+    """Endpoints ``eN.whatsapp.net`` (TCP 443/5222): blocked if none connects (or none
+    resolves); registration (``v.whatsapp.net``) and web (``web.whatsapp.com``): blocked if
+    they fail before any HTTP response (the status code is not a blocking signal — a 400 from
+    web.whatsapp.com to a non-browser client is normal)."""
+    rows = probe_rows(subject)
+    ep = [r for r in rows if _WA_ENDPOINT.match(r.hostname or "") or r.port == 5222]
+    ep_tcp = [r for r in ep if r.tcp_success is not None]
+    reg = [r for r in rows if _host(r) == "v.whatsapp.net"]
+    web = [r for r in rows if _host(r) == "web.whatsapp.com"]
+    if not ep and not reg and not web:
+        return decide(subject, ctx, "test.no_data", evidence=("no WhatsApp connects or requests",))
+    evidence = []
+    if ep:
+        ok = [r for r in ep_tcp if r.tcp_success]
+        evidence.append(_summary(len(ok), len(ep_tcp), "TCP connects to WhatsApp endpoints"))
+        if not ok:
+            fails = _first_failures(ep)
+            dom = dominant(f for _, f in fails)
+            evidence += [describe_failure(r, f) for r, f in fails[:6]]
+            return decide(subject, ctx, "whatsapp.endpoints.unreachable", failure=dom,
+                          evidence=evidence)
+    for rows_of, rule, name in ((reg, "whatsapp.registration.failed",
+                                 "https://v.whatsapp.net/v2/register"),
+                                (web, "whatsapp.web.failed", "https://web.whatsapp.com/")):
+        if not rows_of:
+            continue
+        bad = _service_failure(rows_of)
+        if bad is not None:
+            evidence.append(describe_failure(*bad))
+            return decide(subject, ctx, rule, failure=bad[1], evidence=evidence)
+        codes = sorted({r.http_response_status_code or 0 for r in rows_of if answered(r)})
+        if codes:
+            evidence.append(f"{name} answered with HTTP {', '.join(map(str, codes))}")
+    return decide(subject, ctx, "whatsapp.ok", evidence=evidence)
+
+
+def _version(text: str | None) -> tuple[int, ...]:
+    parts = []
+    for p in (text or "").split("."):
+        digits = "".join(ch for ch in p if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+@register("signal")
+def score_signal(subject: Subject, ctx: AnalysisContext) -> Verdict:
+    """Every Signal HTTPS endpoint must answer. ``uptime.signal.org`` (a bare DNS lookup) is
+    ignored as in the probe. Known probe artefacts give ``insufficient``: Android's
+    ``android_dns_cache_no_data``, and ``ssl_unknown_authority`` before test 0.2.2 (the probe
+    did not trust Signal's private CA)."""
+    rows = [r for r in probe_rows(subject) if _host(r) != "uptime.signal.org"]
+    by_host: dict[str, list[ObservationRow]] = {}
+    for r in rows:
+        host = _host(r)
+        if host:
+            by_host.setdefault(host, []).append(r)
+    if not any(r.http_success is not None for r in rows):
+        return decide(subject, ctx, "test.no_data", evidence=("no Signal HTTPS requests",))
+    failing = {h: bad for h, rs in by_host.items() if (bad := _service_failure(rs)) is not None}
+    hosts_ok = sorted(h for h, rs in by_host.items() if any(answered(r) for r in rs))
+    evidence = [f"answered: {', '.join(hosts_ok)}"] if hosts_ok else []
+    evidence += [describe_failure(*bad) for bad in failing.values()]
+    if not failing:
+        return decide(subject, ctx, "signal.ok", evidence=evidence)
+    kinds = {f[1] for _, f in failing.values()}
+    if kinds == {"android_dns_cache_no_data"}:
+        return decide(subject, ctx, "signal.android_dns_no_data", evidence=evidence)
+    if kinds == {"ssl_unknown_authority"} and _version(subject.meta.test_version) < (0, 2, 2):
+        return decide(subject, ctx, "signal.old_probe_ca", evidence=evidence)
+    dom = dominant(f for _, f in failing.values() if f[1] != "android_dns_cache_no_data")
+    return decide(subject, ctx, "signal.failed", failure=dom, evidence=evidence)
+
+
+_FB_SERVICES: Final = frozenset({
+    "b-api.facebook.com", "b-graph.facebook.com", "edge-mqtt.facebook.com",
+    "external.xx.fbcdn.net", "scontent.xx.fbcdn.net", "star.c10r.facebook.com",
+    "stun.fbsbx.com"})
+_FACEBOOK_AS: Final = 32934
+
+
+@register("facebook_messenger")
+def score_facebook_messenger(subject: Subject, ctx: AnalysisContext) -> Verdict:
+    """DNS: every answer of a Facebook service must be in AS32934, unless the IP completed a
+    TLS handshake with a valid certificate for that name (in this measurement or any the
+    context saw — Facebook also serves from other networks' caches); bogons and failed
+    lookups are blocking. TCP: a consistent answer whose connect fails is blocking."""
+    rows = [r for r in probe_rows(subject) if (r.hostname or "").lower() in _FB_SERVICES]
+    if not rows:
+        return decide(subject, ctx, "test.no_data", evidence=("no Facebook service lookups",))
+    verified = {(r.ip, (r.tls_server_name or "").lower()) for r in probe_rows(subject)
+                if r.ip and r.tls_success and r.tls_no_verify is not True}
+    inconsistent: list[str] = []
+    bad_ips: set[str] = set()
+    for r in rows:
+        host = (r.hostname or "").lower()
+        if r.dns_failure:
+            return decide(subject, ctx, "fbm.dns.failure", failure=("dns", r.dns_failure),
+                          evidence=(describe_failure(r, ("dns", r.dns_failure)),))
+        ip = r.dns_answer if r.dns_answer_type in ("A", "AAAA") else None
+        if not ip:
+            continue
+        if r.ip_is_bogon or (ctx is not None and ctx.is_bogon(ip)):
+            return decide(subject, ctx, "fbm.dns.bogon",
+                          evidence=(f"{host} resolved to the bogon {ip}",))
+        asn = ctx.asn(ip, r.dns_answer_asn) if ctx is not None else (r.dns_answer_asn or 0)
+        if not asn or asn == _FACEBOOK_AS:
+            continue
+        if (ip, host) in verified or (ctx is not None and ctx.valid_tls_for(ip, host)):
+            continue
+        inconsistent.append(f"{host} resolved to {ip} (AS{asn}), outside AS{_FACEBOOK_AS}, "
+                            "and no valid TLS handshake for the name is known at that IP")
+        bad_ips.add(ip)
+    if inconsistent:
+        return decide(subject, ctx, "fbm.dns.outside_as32934", evidence=inconsistent[:6])
+    tcp_fail = [r for r in rows if r.tcp_success is False and r.ip not in bad_ips]
+    tcp_all = [r for r in rows if r.tcp_success is not None]
+    if tcp_fail:
+        dom = dominant(("tcp", r.tcp_failure or "unknown_failure") for r in tcp_fail)
+        return decide(subject, ctx, "fbm.tcp.failed", failure=dom, evidence=[
+            describe_failure(r, ("tcp", r.tcp_failure or "unknown_failure"))
+            for r in tcp_fail[:6]])
+    hosts = sorted({(r.hostname or "").lower() for r in rows})
+    return decide(subject, ctx, "fbm.ok", evidence=(
+        f"{len(hosts)} services resolved consistently; "
+        f"{sum(1 for r in tcp_all if r.tcp_success)} of {len(tcp_all)} TCP connects succeeded",
+        *(f"{endpoint(r)} connected" for r in tcp_all[:3] if r.tcp_success)))
