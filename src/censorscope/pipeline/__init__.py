@@ -1,1 +1,7 @@
-"""pipeline (see docs/architecture.md)."""
+"""pipeline: decide what measurements mean (see docs/architecture.md).
+
+``observe`` turns a measurement into rows (metadata, one observation per DNS answer /
+endpoint); ``analyze`` scores them into explainable verdicts with rule ids (registry of scorers
+by test name); ``fingerprints`` matches blockpages; ``scorers`` holds the non-Web-Connectivity
+scorers. Imports only ``censorscope.model`` (checked by tests/pipeline/analyze).
+"""

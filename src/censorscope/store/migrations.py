@@ -31,23 +31,75 @@ class Migration:
     clickhouse: Callable[[ClickHouseContext], list[str]]
 
 
+# Columns that later migrations add (version → table → columns): the tables of migration 1 are
+# created without them, so that every store, old or new, reaches the same schema the same way.
+ADDED_COLUMNS: Final[dict[int, dict[str, tuple[str, ...]]]] = {
+    2: {"observations": ("http_response_headers", "http_response_body")},
+}
+
+
+def _later(table: str, after: int) -> set[str]:
+    return {c for v, tables in ADDED_COLUMNS.items() if v > after for c in tables.get(table, ())}
+
+
+def _drop_columns(ddl: str, drop: set[str]) -> str:
+    """``CREATE TABLE`` text (one column per line) without the columns in ``drop``."""
+    if not drop:
+        return ddl
+    lines = [ln for ln in ddl.split("\n") if ln.strip().split(" ", 1)[0] not in drop]
+    for i in range(len(lines) - 1):
+        if lines[i + 1].startswith(")") and lines[i].endswith(","):
+            lines[i] = lines[i][:-1]
+    return "\n".join(lines)
+
+
 def _duckdb_initial() -> list[str]:
-    return [schema.duckdb_create(table) for table in schema.TABLES]
+    return [_drop_columns(schema.duckdb_create(table), _later(table, 1))
+            for table in schema.TABLES]
 
 
 def _clickhouse_initial(ctx: ClickHouseContext) -> list[str]:
     out: list[str] = []
     for table in schema.TABLES:
+        drop = _later(table, 1)
         if ctx.cluster is None:
-            out.append(schema.clickhouse_create(table, table, ctx.database))
+            out.append(_drop_columns(schema.clickhouse_create(table, table, ctx.database), drop))
         else:
-            out.append(schema.clickhouse_create(table, f"{table}_local", ctx.database))
+            out.append(_drop_columns(
+                schema.clickhouse_create(table, f"{table}_local", ctx.database), drop))
             out.append(schema.clickhouse_distributed(table, ctx.database, ctx.cluster))
     return out
 
 
+def _column_type(table: str, column: str, engine: str) -> str:
+    kind = schema.kinds(table)[schema.columns(table).index(column)]
+    return (schema.duckdb_type(*kind) if engine == "duckdb"
+            else schema.clickhouse_type(*kind))
+
+
+def _duckdb_add(version: int) -> Callable[[], list[str]]:
+    def statements() -> list[str]:
+        return [f"ALTER TABLE {table} ADD COLUMN {col} {_column_type(table, col, 'duckdb')}"
+                for table, cols in ADDED_COLUMNS[version].items() for col in cols]
+    return statements
+
+
+def _clickhouse_add(version: int) -> Callable[[ClickHouseContext], list[str]]:
+    def statements(ctx: ClickHouseContext) -> list[str]:
+        out: list[str] = []
+        for table, cols in ADDED_COLUMNS[version].items():
+            names = [table] if ctx.cluster is None else [f"{table}_local", table]
+            for name in names:
+                out += [f"ALTER TABLE {ctx.database}.{name} ADD COLUMN {col} "
+                        f"{_column_type(table, col, 'clickhouse')}" for col in cols]
+        return out
+    return statements
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "measurements, observations, verdicts", _duckdb_initial, _clickhouse_initial),
+    Migration(2, "observations: HTTP response headers and small bodies (fingerprints)",
+              _duckdb_add(2), _clickhouse_add(2)),
 )
 
 LATEST: Final = MIGRATIONS[-1].version

@@ -19,13 +19,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from typing import Any
+from typing import Any, Final
+
+import orjson
 
 from censorscope.model.ipinfo import is_bogon
 
 from .rows import ObservationRow, make_observation
 
-__all__ = ["as_text", "body_facts", "bogon", "probe_observations", "split_address"]
+__all__ = ["BODY_KEEP_BYTES", "as_text", "body_facts", "body_text", "bogon", "headers_json",
+           "probe_observations", "split_address"]
+
+# response bodies up to this size are kept in the observation row (for fingerprints)
+BODY_KEEP_BYTES: Final = 8192
 
 Row = dict[str, Any]
 _TITLE = re.compile(r"<title[^>]*>([^<]{0,512})", re.IGNORECASE)
@@ -103,6 +109,30 @@ def body_facts(body: Any) -> tuple[int | None, str | None, str | None]:
     match = _TITLE.match(head, start) if start >= 0 else None
     title = match.group(1).strip() if match else None
     return len(raw), hashlib.sha1(raw).hexdigest(), title
+
+
+def body_text(body: Any) -> str | None:
+    """The body as text when it is at most ``BODY_KEEP_BYTES`` (base64 bodies decoded as
+    UTF-8, invalid bytes replaced); None for larger or missing bodies."""
+    if isinstance(body, str):
+        return body if len(body) <= BODY_KEEP_BYTES // 4 or \
+            len(body.encode("utf-8", "surrogatepass")) <= BODY_KEEP_BYTES else None
+    if isinstance(body, dict) and body.get("format") == "base64":
+        data = str(body.get("data", ""))
+        if len(data) > BODY_KEEP_BYTES * 4 // 3 + 4:
+            return None
+        try:
+            return base64.b64decode(data).decode("utf-8", "replace")
+        except ValueError:
+            return None
+    return None
+
+
+def headers_json(headers: Any) -> str | None:
+    """Response headers as a JSON object text (name → value as text), None when absent."""
+    if not isinstance(headers, dict) or not headers:
+        return None
+    return orjson.dumps({str(k): _text(v) for k, v in headers.items()}).decode()
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -263,6 +293,8 @@ def _http_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
             "http_response_header_location": _header(resp.get("headers"), "location"),
             "http_response_header_server": _header(resp.get("headers"), "server"),
             "http_t": _num(tx.get("t")),
+            "http_response_headers": headers_json(resp.get("headers")),
+            "http_response_body": body_text(resp.get("body")),
         })
         if row.get("hostname") is None:
             row["hostname"] = _host_of(url)

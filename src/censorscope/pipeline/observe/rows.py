@@ -58,7 +58,11 @@ class MeasurementRow(NamedTuple):
 class ObservationRow(NamedTuple):
     """One DNS answer or one endpoint (ip, port) of a measurement, modelled on OONI's
     ``obs_web`` (§2.3): DNS, TCP, TLS and HTTP facts about the same endpoint share one sparse
-    row. ``origin`` is ``"probe"`` or ``"control"`` (the test helper's view)."""
+    row. ``origin`` is ``"probe"`` or ``"control"`` (the test helper's view).
+
+    ``http_response_headers`` (a JSON object) and ``http_response_body`` (the body as text,
+    kept only when it is at most ``BODY_KEEP_BYTES``: blockpages are small) let ``reprocess``
+    match HTTP fingerprints again without the raw file (migration 2)."""
 
     measurement_uid: str
     observation_idx: int
@@ -105,6 +109,8 @@ class ObservationRow(NamedTuple):
     http_response_header_location: str | None = None
     http_response_header_server: str | None = None
     http_t: float | None = None
+    http_response_headers: str | None = None
+    http_response_body: str | None = None
 
 
 class VerdictRow(NamedTuple):
@@ -163,6 +169,7 @@ _OBSERVATION_TYPES: Final[dict[str, str]] = {
             ("http_response_body_is_truncated", "bool?"), ("http_response_body_sha1", "str?"),
             ("http_response_title", "str?"), ("http_response_header_location", "str?"),
             ("http_response_header_server", "str?"), ("http_t", "float?"),
+            ("http_response_headers", "str?"), ("http_response_body", "str?"),
         )
     },
 }
@@ -183,11 +190,24 @@ ROW_COLUMNS: Final[dict[str, dict[str, str]]] = {
 OBSERVATION_FACTS: Final = ObservationRow._fields[3:]
 
 
+# every field None, in field order: a copy updated with a row's facts is the row's values
+_OBSERVATION_NONE: Final[dict[str, object]] = dict.fromkeys(ObservationRow._fields)
+
+
 def make_observation(uid: str, idx: int, origin: str, facts: dict[str, object]
                      ) -> ObservationRow:
     """An ObservationRow from a dict of facts (missing keys are None), built without keyword
-    parsing: this runs for every observation of every ingested measurement."""
-    return tuple.__new__(ObservationRow, (uid, idx, origin, *map(facts.get, OBSERVATION_FACTS)))
+    parsing: this runs for every observation of every ingested measurement (copying a
+    template dict and updating it is cheaper than one ``facts.get`` per field)."""
+    values = _OBSERVATION_NONE.copy()
+    values.update(facts)
+    if len(values) != len(_OBSERVATION_NONE):  # facts has keys that are not fields
+        return tuple.__new__(ObservationRow,
+                             (uid, idx, origin, *map(facts.get, OBSERVATION_FACTS)))
+    values["measurement_uid"] = uid
+    values["observation_idx"] = idx
+    values["origin"] = origin
+    return tuple.__new__(ObservationRow, values.values())
 
 
 for _table, _row in (

@@ -1,0 +1,113 @@
+"""``censorscope analyze`` prints verdicts; ``reprocess`` re-scores stored rows idempotently,
+on DuckDB and on ClickHouse (single server and two shards); ``ingest`` with the analyzer
+stores verdicts and MAT flags."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from censorscope.analyze_cli import analyze, reprocess, reprocess_store
+from censorscope.ingest import ingest
+from censorscope.pipeline.analyze import RULES_VERSION, AnalysisContext, ingest_analyzer
+from censorscope.pipeline.analyze.fingerprints import FingerprintSource, MatchLike
+from censorscope.store.base import Store
+from tests.store.storekit import ENGINES, open_test_store
+
+REPO = Path(__file__).resolve().parents[3]
+SAMPLES = REPO.parent / "shared" / "data" / "ooni-samples"
+IR = SAMPLES / "fastpath" / "web_connectivity_ir_fp.json"
+FIELDS = {"measurement_uid", "report_id", "input", "test_name", "outcome", "layer",
+          "mechanism", "blocking", "confirmed", "anomaly", "failure", "rule_id",
+          "rules_version", "evidence"}
+
+
+@pytest.fixture(params=ENGINES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    yield from open_test_store(request.param, tmp_path)
+
+
+def test_analyze_prints_one_jsonl_verdict_per_measurement() -> None:
+    result = CliRunner().invoke(analyze, [str(SAMPLES / "fastpath")])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) >= 40
+    assert all(FIELDS <= set(v) for v in lines)
+    [ir] = [v for v in lines if v["input"] == "https://www.facebook.com/"
+            and v["probe_cc"] == "IR"]
+    assert (ir["outcome"], ir["layer"], ir["confirmed"], ir["rules_version"]) == (
+        "blocked", "dns", True, RULES_VERSION)
+
+
+def test_analyze_table_names_outcome_and_evidence() -> None:
+    result = CliRunner().invoke(analyze, ["--format", "table", str(IR)])
+    assert result.exit_code == 0, result.output
+    assert "dns.injection.blockpage" in result.stdout and "10.10.34.36" in result.stdout
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """The default fingerprints under another version (as after a fingerprint update)."""
+
+    inner: FingerprintSource
+    version: str
+
+    def match_dns(self, answers: Sequence[str], cc: str) -> Sequence[MatchLike]:
+        return self.inner.match_dns(answers, cc)
+
+    def match_http(self, body: str | None, headers: dict[str, str], cc: str
+                   ) -> Sequence[MatchLike]:
+        return self.inner.match_http(body, headers, cc)
+
+
+def test_reprocess_is_idempotent_and_updates_flags(store: Store) -> None:
+    report = ingest([str(SAMPLES / "fastpath")], store)
+    assert report.ok and store.count("verdicts") == 0
+    n = store.count("measurements")
+    ir_uid = next(u for u in _uids(store) if (m := store.get_measurement(u)) is not None
+                  and m.probe_cc == "IR" and m.input == "https://www.facebook.com/")
+    assert not store.get_measurement(ir_uid).confirmed  # type: ignore[union-attr]
+
+    first = reprocess_store(store, AnalysisContext.create())
+    assert (first["measurements"], first["written"], first["skipped"]) == (n, n, 0)
+    assert store.count("verdicts") == n
+    ir = store.get_measurement(ir_uid)
+    assert ir is not None and ir.confirmed and ir.anomaly and ir.blocking_type == "dns"
+    [row] = store.get_verdicts(ir_uid)
+    assert row.rule_id == "dns.blockpage_ip" and row.evidence
+
+    again = reprocess_store(store, AnalysisContext.create())
+    assert (again["written"], again["skipped"]) == (0, n)
+    assert store.count("verdicts") == n
+
+    ctx = AnalysisContext.create()
+    assert ctx.fingerprints is not None
+    ctx.fingerprints = Renamed(ctx.fingerprints, "fingerprints-next")
+    newer = reprocess_store(store, ctx)
+    assert newer["written"] == n and store.count("verdicts") == 2 * n
+    versions = {v.rules_version for v in store.get_verdicts(ir_uid)}
+    assert len(versions) == 2 and all(v.startswith(RULES_VERSION) for v in versions)
+
+
+def _uids(store: Store) -> list[str]:
+    from censorscope.analyze_cli import _stored_uids
+
+    return _stored_uids(store)
+
+
+def test_ingest_with_the_analyzer_then_reprocess_cli(tmp_path: Path) -> None:
+    url = f"duckdb://{tmp_path / 'a.duckdb'}"
+    from censorscope.store import open_store
+
+    with open_store(url) as s:
+        report = ingest([str(SAMPLES / "fastpath")], s, analyze=ingest_analyzer())
+        assert report.ok
+        assert s.count("verdicts") == s.count("measurements") > 0
+    result = CliRunner().invoke(reprocess, ["--store", url])
+    assert result.exit_code == 0, result.output
+    assert " 0 new verdicts" in result.output  # ingest stored this version already
