@@ -1,20 +1,28 @@
-"""The demo: the TikTok blocking of Azerbaijan, September 2022, re-enacted in the lab.
+"""The demo: the TikTok blocking of Azerbaijan, September 2022, re-enacted end to end in the lab.
 
-Brings up the ``az-2022-tiktok`` lab (five AZ networks, real censors), then walks through its
-phases (before → Delta blocks → Connect follows → Azercell follows). In each phase the probe of
-every network measures www.tiktok.com, a TikTok endpoint and a harmless site on the same CDN IP,
-through the lab's real resolvers, routers and control. Measurements (OONI JSONL) go to
-``out/demo/``; the table shows per phase and network what the probe saw. The lab is always
-torn down at the end.
+1. The ``az-2022-tiktok`` lab comes up: five AZ networks with real censors, an "internet" with
+   Akamai-like CDN hosts, public resolvers, the control (test helper) and a collector host.
+2. The collector runs on the lab's collector host (``api.ooni.io``), archiving every submission
+   and feeding a DuckDB store.
+3. Phase by phase (before → Delta blocks → Connect follows → Azercell follows) the probe of
+   every network measures www.tiktok.com, a TikTok endpoint and a harmless site on the same CDN
+   address, and uploads its measurements to the collector (kept in a local queue until acked).
+4. The analysis re-scores everything in the store (``censorscope reprocess``) and the demo
+   prints, per phase and network, the verdict and the evidence of the first blocked one.
 
-Run as root: ``sudo bash scripts/demo.sh`` (sets everything up first).
+Everything lands in ``out/demo/`` (JSONL copies, the collector's archive, ``censorscope.duckdb``).
+The lab is always torn down at the end. Run as root: ``sudo bash scripts/demo.sh``.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from censorscope.lab.runtime import Lab
@@ -26,56 +34,99 @@ PHASES = ["before", "blocked-delta", "blocked-delta-kinetic", "blocked-all"]
 URLS = ["https://www.tiktok.com/", "https://webcast.tiktok.com/", "https://www.example.org/"]
 TIMEOUTS = ["--dns-timeout", "2", "--tcp-timeout", "2", "--tls-timeout", "2",
             "--http-timeout", "4", "--control-timeout", "12"]
+CLI = str(Path(sys.executable).with_name("censorscope"))
+COLLECTOR_URL = "http://api.ooni.io/"
 
 
-def verdict(m: dict) -> str:
-    tk = m["test_keys"]
-    if tk.get("accessible") is True:
-        return "ok"
-    if isinstance(tk.get("blocking"), str):
-        failure = tk.get("http_experiment_failure") or tk.get("dns_experiment_failure") or ""
-        return f"BLOCKED ({tk['blocking']}: {failure})"
-    return "down" if tk.get("blocking") is False else "unknown"
+def start_collector(lab: Lab, store_url: str) -> subprocess.Popen[str]:
+    proc = lab.popen("col", [CLI, "collector", "serve", "--archive", str(OUT / "archive"),
+                             "--store", store_url, "--host", "0.0.0.0", "--port", "80"],
+                     stdout=subprocess.DEVNULL, stderr=open(OUT / "collector.log", "w"),
+                     text=True)
+    st = lab.status()
+    assert st is not None
+    for _ in range(100):  # wait until it accepts connections (at most 10 s)
+        probe = lab.exec(st.probe_hosts("delta")[0],
+                         ["curl", "-s", "-o", "/dev/null", "--max-time", "1", COLLECTOR_URL],
+                         capture_output=True, check=False)
+        if probe.returncode == 0:
+            return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the collector did not come up; see out/demo/collector.log")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)  # the collector seals its spool into cans and exits
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def main() -> int:
-    OUT.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    store_url = f"duckdb:///{OUT / 'censorscope.duckdb'}"
     lab = Lab("demo")
     print(f"censorscope demo: bringing up the {SCENARIO} lab …", flush=True)
     state = lab.up(SCENARIO, PHASES[0])
-    cli = str(Path(sys.executable).with_name("censorscope"))
-    rows: list[tuple[str, str, str, str]] = []
+    shutil.copy(state.asn_table, OUT / "asn.tsv")
+    collector = start_collector(lab, store_url)
+    print(f"collector on the lab's collector host ({COLLECTOR_URL}), store {store_url}")
+    phase_of: dict[str, str] = {}
     try:
         for phase in PHASES:
             lab.phase(phase)
-            print(f"\n== phase {phase} ==", flush=True)
+            print(f"== phase {phase}: probing {len(state.isps)} networks …", flush=True)
             for isp in state.isps:
                 out = OUT / f"{phase}-{isp}.jsonl"
-                out.unlink(missing_ok=True)
-                argv = [cli, "probe", "run", "--config",
-                        str(state.state_dir / f"probe-{isp}.json"), "-o", str(out),
-                        "--no-progress", "--no-summary", "--parallel", "3", *TIMEOUTS]
+                argv = [CLI, "probe", "run", "--config", str(state.state_dir / f"probe-{isp}.json"),
+                        "-o", str(out), "--no-progress", "--no-summary", "--parallel", "3",
+                        "--upload", COLLECTOR_URL, "--upload-queue", str(OUT / f"queue-{isp}"),
+                        *TIMEOUTS]
                 for url in URLS:
                     argv += ["--input", url]
                 proc = lab.exec(state.probe_hosts(isp)[0], argv, capture_output=True, text=True,
                                 check=False)
                 if proc.returncode != 0:
-                    print(proc.stderr, file=sys.stderr)
+                    print(proc.stdout + proc.stderr, file=sys.stderr)
                     return 1
                 for line in out.read_text().splitlines():
-                    m = json.loads(line)
-                    row = (phase, f"{isp} ({m['probe_asn']})", m["input"], verdict(m))
-                    rows.append(row)
-                    print(f"  {row[1]:<22} {row[2]:<32} {row[3]}", flush=True)
+                    phase_of[json.loads(line)["report_id"]] = phase
     finally:
+        stop(collector)
         lab.down()
-    print(f"\nmeasurements (OONI JSONL): {OUT}")
-    blocked = sum(r[3].startswith("BLOCKED") for r in rows)
-    print(f"{len(rows)} measurements, {blocked} show blocking; lab torn down.")
+
+    print("\nanalysing the store (censorscope reprocess) …", flush=True)
+    subprocess.run([CLI, "reprocess", "--store", store_url, "--lab", "--asn-table",
+                    str(OUT / "asn.tsv")], check=True)
+    verdicts = subprocess.run(
+        [CLI, "analyze", "--lab", "--asn-table", str(OUT / "asn.tsv"),
+         *sorted(str(p) for p in OUT.glob("*.jsonl"))],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rows = [json.loads(line) for line in verdicts.splitlines()]
+    print(f"\n{'phase':<22} {'network':<10} {'url':<30} verdict")
+    for v in sorted(rows, key=lambda v: (PHASES.index(phase_of[v["report_id"]]),
+                                         v["probe_asn"], v["input"])):
+        what = v["outcome"] if v["outcome"] != "blocked" else f"BLOCKED {v['mechanism']}"
+        print(f"{phase_of[v['report_id']]:<22} AS{v['probe_asn']:<8} {v['input']:<30} {what}")
+    first = next((v for v in rows if v["mechanism"] == "tls.timeout.sni"), None)
+    if first:
+        print("\nevidence, first SNI-blocked measurement:\n  " + "\n  ".join(first["evidence"]))
+    from censorscope.store import open_store
+
+    with open_store(store_url) as store:
+        stored, judged = store.count("measurements"), store.count("verdicts")
+    blocked = sum(v["outcome"] == "blocked" for v in rows)
+    print(f"\n{len(rows)} measurements, {blocked} blocked. The collector stored {stored} "
+          f"measurements in {store_url}, with {judged} verdicts from reprocess; archive and "
+          f"JSONL copies in {OUT}; lab torn down.")
     return 0
 
 
 if __name__ == "__main__":
-    if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() != "0":
+    if os.geteuid() != 0:
         sys.exit("the demo builds a lab of network namespaces: run it as root")
     sys.exit(main())
