@@ -40,7 +40,7 @@ def _print_report(report: IngestReport) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--store", "store_url", default=None, metavar="URL",
               help="Store URL (default $CENSORSCOPE_STORE or duckdb:censorscope.duckdb).")
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1),
+@click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1),
               help="Measurements per write.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress line on stderr (default: when stderr is a terminal).")

@@ -115,8 +115,28 @@ class DuckDBStore(Store):
         verdicts: Sequence[VerdictRow] = (),
     ) -> int:
         unique, _ = batch_checks(measurements, observations, verdicts)
+        return len(unique) - len(self._write(unique, observations, verdicts))
+
+    def write_batch_reporting(
+        self,
+        measurements: Sequence[MeasurementRow],
+        observations: Sequence[ObservationRow] = (),
+        verdicts: Sequence[VerdictRow] = (),
+    ) -> set[str]:
+        """``write_batch`` that returns the uids of the batch that were already stored (and
+        so skipped), found by the same look-up: the ingest driver counts duplicates with it."""
+        unique, _ = batch_checks(measurements, observations, verdicts)
+        return self._write(unique, observations, verdicts)
+
+    def _write(
+        self,
+        unique: list[MeasurementRow],
+        observations: Sequence[ObservationRow],
+        verdicts: Sequence[VerdictRow],
+    ) -> set[str]:
+        """One transaction: the rows of ``unique`` not stored yet; returns the stored uids."""
         if not unique:
-            return 0
+            return set()
         with self._lock:
             self._run("BEGIN TRANSACTION")
             try:
@@ -133,7 +153,7 @@ class DuckDBStore(Store):
             except BaseException:
                 self._run("ROLLBACK")
                 raise
-        return len(unique)
+        return existing
 
     def write_verdicts(self, verdicts: Sequence[VerdictRow]) -> int:
         rows = _unique_verdicts(verdicts)
