@@ -44,14 +44,22 @@ def _print_report(report: IngestReport) -> None:
               help="Measurements per write.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress line on stderr (default: when stderr is a terminal).")
+@click.option("--analyze/--no-analyze", "analyze", default=True, show_default=True,
+              help="Score each measurement as it goes in (verdict rows and MAT flags).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def ingest(paths: tuple[str, ...], store_url: str | None, batch_size: int,
-           progress: bool | None, as_json: bool) -> None:
+           progress: bool | None, analyze: bool, as_json: bool) -> None:
     """Import OONI measurements: JSONL(.gz), post-cans (.tar.gz), JSON files, or
     directories laid out like OONI's bucket (raw/YYYYMMDD/HH/CC/testname/)."""
     show = sys.stderr.isatty() if progress is None else progress
     with open_store(store_url or default_url()) as store:
-        report = run_ingest(paths, store, batch_size=batch_size, progress=show)
+        analyzer = None
+        if analyze:
+            from censorscope.pipeline.analyze import ingest_analyzer
+
+            analyzer = ingest_analyzer()
+        report = run_ingest(paths, store, batch_size=batch_size, progress=show,
+                            analyze=analyzer)
     if as_json:
         click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
