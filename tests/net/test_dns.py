@@ -20,7 +20,13 @@ from loopback import (
 )
 
 from censorscope.model import failures as F
-from censorscope.net.dns import DNSResult, resolve_doh, resolve_getaddrinfo, resolve_udp
+from censorscope.net.dns import (
+    DNSResult,
+    LateListeners,
+    resolve_doh,
+    resolve_getaddrinfo,
+    resolve_udp,
+)
 from censorscope.net.errors import NetError
 from censorscope.net.tls import TLSConfig
 
@@ -43,6 +49,63 @@ def test_udp_answer_and_late_duplicate_is_captured() -> None:
     assert result.raw_response is not None
     assert len(late) == 1
     assert dns.message.from_wire(late[0]).answer[0][0].to_text() == "198.51.100.7"
+
+
+def _forged_then_real(query: dns.message.Message) -> list[bytes]:
+    return [
+        dns_reply(query, [("A", "192.0.2.66")]),  # injected: wins the race
+        dns_reply(query, [("A", "198.51.100.7")]),  # the real answer, 200 ms later
+    ]
+
+
+def test_udp_with_late_listeners_returns_at_first_reply_and_keeps_listening() -> None:
+    late: list[bytes] = []
+
+    async def main(address: str) -> tuple[DNSResult, float, int, int, int]:
+        loop = asyncio.get_running_loop()
+        listeners = LateListeners()
+        try:
+            start = loop.time()
+            result = await resolve_udp("www.example.org", "A", address, timeout=2,
+                                       late_window=1.0, on_late_reply=late.append,
+                                       late=listeners)
+            elapsed = loop.time() - start
+            at_return = (len(late), listeners.pending)
+            await listeners.wait()
+        finally:
+            await listeners.aclose()
+        return result, elapsed, at_return[0], at_return[1], listeners.pending
+
+    with UDPDNSServer(_forged_then_real, gap=0.2) as server:
+        result, elapsed, late_at_return, pending_at_return, pending_after = asyncio.run(
+            main(server.address)
+        )
+    assert result.addresses == ["192.0.2.66"]
+    assert elapsed < 0.15, "the lookup must not wait for the late window"
+    assert (late_at_return, pending_at_return) == (0, 1)
+    assert pending_after == 0
+    assert len(late) == 1, "the real reply arriving 200 ms later is still captured"
+    assert dns.message.from_wire(late[0]).answer[0][0].to_text() == "198.51.100.7"
+
+
+def test_late_listeners_aclose_stops_listening_early() -> None:
+    late: list[bytes] = []
+
+    async def main(address: str) -> float:
+        loop = asyncio.get_running_loop()
+        listeners = LateListeners()
+        await resolve_udp("www.example.org", "A", address, timeout=2, late_window=5.0,
+                          on_late_reply=late.append, late=listeners)
+        start = loop.time()
+        await listeners.aclose()
+        assert listeners.pending == 0
+        await asyncio.sleep(0.4)  # the real reply (at 0.2 s) must find the socket closed
+        return loop.time() - start
+
+    with UDPDNSServer(_forged_then_real, gap=0.2) as server:
+        took = asyncio.run(main(server.address))
+    assert took < 1.0
+    assert late == []
 
 
 def test_udp_wrong_id_is_ignored_and_cname_kept() -> None:

@@ -25,6 +25,7 @@ from loopback import (
 )
 
 from censorscope.model import failures as F
+from censorscope.net.dns import LateListeners
 from censorscope.net.errors import NetError
 from censorscope.net.http import HTTPRequestSpec
 from censorscope.net.tls import TLSConfig
@@ -252,3 +253,92 @@ def test_doh_query_is_recorded_with_url(trace_pki: PKI) -> None:
     (query,) = trace.queries
     assert query["engine"] == "doh" and query["resolver_address"] == url
     assert query["answers"] == [{"answer_type": "AAAA", "ipv6": "2001:db8::5", "ttl": 300}]
+
+
+def test_udp_lookup_ends_at_first_reply_and_late_reply_is_recorded_later() -> None:
+    def forged_then_real(query: dns.message.Message) -> list[bytes]:
+        return [dns_reply(query, [("A", "192.0.2.66")]), dns_reply(query, [("A", "198.51.100.7")])]
+
+    trace = Trace(time.monotonic(), 20001, ["depth=0"])
+
+    async def main(address: str) -> int:
+        listeners = LateListeners()
+        try:
+            await trace.resolve_udp("www.example.org", "A", address, timeout=2,
+                                    late_window=0.8, late=listeners)
+            recorded_at_return = len(trace.dns_late_replies)
+            await listeners.wait()
+        finally:
+            await listeners.aclose()
+        return recorded_at_return
+
+    with UDPDNSServer(forged_then_real, gap=0.2) as server:
+        recorded_at_return = asyncio.run(main(server.address))
+    (query,) = trace.queries
+    (late,) = trace.dns_late_replies
+    assert recorded_at_return == 0
+    assert query["answers"] == [{"answer_type": "A", "ipv4": "192.0.2.66", "ttl": 300}]
+    assert query["t"] - query["t0"] < 0.15, "the query's t is the first reply, not the window"
+    assert late["answers"] == [{"answer_type": "A", "ipv4": "198.51.100.7", "ttl": 300}]
+    assert late["t"] - query["t"] >= 0.15, "the real reply came ~200 ms after the forged one"
+    assert late["transaction_id"] == 20001 and late["tags"] == ["depth=0"]
+    ops = [(e["operation"], e["t"]) for e in trace.network_events]
+    assert [op for op, _ in ops] == ["resolve_start", "resolve_done"]
+    assert ops[1][1] == query["t"]
+
+
+def test_doh_transport_is_traced(trace_pki: PKI) -> None:
+    def answer(tls: ssl.SSLSocket) -> None:
+        request = read_request(tls)
+        reply = dns_reply(dns.message.from_wire(request.partition(b"\r\n\r\n")[2]),
+                          [("A", "203.0.113.5")])
+        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/dns-message\r\n"
+                    b"Content-Length: %d\r\n\r\n" % len(reply) + reply)
+
+    trace = Trace(time.monotonic(), 30001, ["depth=0"])
+    ctx = server_context(trace_pki.good, ["http/1.1"])
+    with TCPServer(tls_handler(ctx, answer)) as server:
+        url = f"https://test.example:{server.port}/dns-query"
+        config = TLSConfig("test.example", alpn=["http/1.1"], ca_file=trace_pki.ca_file)
+        asyncio.run(trace.resolve_doh("www.example.org", "A", url, timeout=3,
+                                      connect_ip=HOST, tls=config))
+    address = f"{HOST}:{server.port}"
+    (query,) = trace.queries
+    assert query["engine"] == "doh"
+    (connect,) = trace.tcp_connect
+    assert (connect["ip"], connect["port"], connect["status"]["success"]) == (
+        HOST, server.port, True
+    )
+    (handshake,) = trace.tls_handshakes
+    assert handshake["address"] == address and handshake["failure"] is None
+    assert handshake["server_name"] == "test.example"
+    assert handshake["peer_certificates"], "the DoH server's chain is recorded"
+    (request,) = trace.requests
+    assert request["request"]["method"] == "POST" and request["request"]["url"] == url
+    assert request["response"]["code"] == 200 and request["failure"] is None
+    assert request["response"]["headers"]["Content-Type"] == "application/dns-message"
+    ops = [e["operation"] for e in trace.network_events]
+    assert ops[0] == "resolve_start" and ops[-1] == "resolve_done"
+    assert ops[1] == "connect"
+    for op in ("tls_handshake_start", "tls_handshake_done", "http_transaction_start",
+               "http_transaction_done", "write", "read"):
+        assert op in ops
+    ids = {r["transaction_id"] for r in [*trace.tcp_connect, *trace.tls_handshakes,
+                                          *trace.requests, *trace.network_events]}
+    assert ids == {30001}
+
+
+def test_doh_failed_connect_is_traced_and_lookup_fails() -> None:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        closed = sock.getsockname()[1]
+    trace = Trace(time.monotonic(), 30001)
+    url = f"https://test.example:{closed}/dns-query"
+    with pytest.raises(NetError) as info:
+        asyncio.run(trace.resolve_doh("www.example.org", "A", url, timeout=3, connect_ip=HOST))
+    assert (info.value.failure, info.value.operation) == (F.CONNECTION_REFUSED, F.RESOLVE)
+    (connect,) = trace.tcp_connect
+    assert connect["status"] == {"failure": F.CONNECTION_REFUSED, "success": False}
+    (query,) = trace.queries
+    assert query["failure"] == F.CONNECTION_REFUSED
+    assert trace.tls_handshakes == [] and trace.requests == []

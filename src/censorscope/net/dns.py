@@ -2,7 +2,12 @@
 
 DNS over UDP keeps listening for ``late_window`` seconds after the first valid reply and
 hands every further reply to ``on_late_reply``: two different replies to one query are
-the signature of on-path injection.
+the signature of on-path injection. Given a ``LateListeners`` handle, the lookup returns on
+the first reply and that listening goes on in a background task the caller awaits later (as
+OONI's late-reply goroutine); without one, the lookup itself waits out the window.
+
+DNS over HTTPS runs over a ``DoHTransport`` (connect, TLS handshake, HTTP round trip, system
+lookup of the server's name) so a recording layer can trace the DoH connections themselves.
 """
 
 # The API takes explicit per-operation timeouts (classified as generic_timeout_error).
@@ -14,8 +19,9 @@ import ipaddress
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import dns.exception
@@ -24,14 +30,16 @@ import dns.rcode
 import dns.rdatatype
 
 from censorscope.model import failures as F
-from censorscope.net.conn import connect_tcp
+from censorscope.net.conn import TCPConn, connect_tcp
 from censorscope.net.errors import NetError, classify_error
-from censorscope.net.http import HTTPRequestSpec, http_round_trip
-from censorscope.net.tls import TLSConfig, tls_handshake
+from censorscope.net.http import HTTPRequestSpec, HTTPResponseData, http_round_trip
+from censorscope.net.tls import TLSConfig, TLSConn, tls_handshake
 
 __all__ = [
     "DNSAnswerData",
     "DNSResult",
+    "DoHTransport",
+    "LateListeners",
     "parse_reply",
     "resolve_doh",
     "resolve_getaddrinfo",
@@ -65,6 +73,89 @@ class DNSResult:
         """The A and AAAA values, in answer order."""
 
         return [a.value for a in self.answers if a.type in ("A", "AAAA")]
+
+
+class LateListeners:
+    """Background tasks of ``resolve_udp`` lookups still listening for late replies.
+
+    Each task keeps one lookup's socket open until its ``late_window`` ends, passing further
+    replies to the lookup's ``on_late_reply``. ``wait()`` returns when every task has ended
+    (read the late replies after it); ``aclose()`` stops those still running. Tasks never
+    raise.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, None], cleanup: Callable[[], None] | None = None
+    ) -> asyncio.Task[None]:
+        """Run ``coro`` in the background until ``wait`` or ``aclose``; ``cleanup`` runs
+        when it ends, even if cancelled before it started."""
+
+        task = asyncio.get_running_loop().create_task(coro)
+        if cleanup is not None:
+            task.add_done_callback(lambda _task: cleanup())
+        self._tasks.add(task)
+        return task
+
+    @property
+    def pending(self) -> int:
+        """How many listeners are still running."""
+
+        return sum(not task.done() for task in self._tasks)
+
+    async def wait(self) -> None:
+        """Await every listener (including any spawned meanwhile)."""
+
+        while self._tasks:
+            tasks = list(self._tasks)
+            self._tasks.clear()
+            await asyncio.wait(tasks)
+
+    async def aclose(self) -> None:
+        """Cancel the listeners still running and await their end."""
+
+        tasks = list(self._tasks)
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+
+class DoHTransport(Protocol):
+    """What DNS over HTTPS needs from the network (``censorscope.trace.Trace`` fits)."""
+
+    async def resolve_getaddrinfo(self, host: str, *, timeout: float) -> DNSResult: ...
+
+    async def connect_tcp(self, ip: str, port: int, *, timeout: float) -> TCPConn: ...
+
+    async def tls_handshake(
+        self, conn: TCPConn, config: TLSConfig, *, timeout: float
+    ) -> TLSConn: ...
+
+    async def http_round_trip(
+        self, conn: TCPConn | TLSConn, request: HTTPRequestSpec, *, timeout: float
+    ) -> HTTPResponseData: ...
+
+
+class _DirectTransport:
+    """The untraced ``DoHTransport``: the ``net`` functions themselves."""
+
+    async def resolve_getaddrinfo(self, host: str, *, timeout: float) -> DNSResult:
+        return await resolve_getaddrinfo(host, timeout=timeout)
+
+    async def connect_tcp(self, ip: str, port: int, *, timeout: float) -> TCPConn:
+        return await connect_tcp(ip, port, timeout=timeout)
+
+    async def tls_handshake(self, conn: TCPConn, config: TLSConfig, *, timeout: float) -> TLSConn:
+        return await tls_handshake(conn, config, timeout=timeout)
+
+    async def http_round_trip(
+        self, conn: TCPConn | TLSConn, request: HTTPRequestSpec, *, timeout: float
+    ) -> HTTPResponseData:
+        return await http_round_trip(conn, request, timeout=timeout)
 
 
 def split_host_port(endpoint: str) -> tuple[str, int]:
@@ -229,12 +320,15 @@ async def resolve_udp(
     timeout: float,
     late_window: float = 0.0,
     on_late_reply: Callable[[bytes], None] | None = None,
+    late: LateListeners | None = None,
 ) -> DNSResult:
     """Ask ``server`` (``ip:port``) for ``qtype`` records of ``host`` over UDP.
 
     Replies with the wrong id are ignored. After the first valid reply, listen
-    ``late_window`` more seconds and pass each further reply's bytes to ``on_late_reply``.
-    Failures are ``NetError`` with op ``resolve`` (``err.dns_result`` set for rcode errors).
+    ``late_window`` more seconds and pass each further reply's bytes to ``on_late_reply``:
+    in a task left in ``late`` (the lookup returns at once), or, without ``late``, before
+    returning. Failures are ``NetError`` with op ``resolve`` (``err.dns_result`` set for
+    rcode errors).
     """
 
     try:
@@ -250,6 +344,7 @@ async def resolve_udp(
         )
     except Exception as exc:
         raise classify_error(exc, F.RESOLVE) from exc
+    lingering = False
     try:
         try:
             transport.sendto(query.to_wire())
@@ -257,13 +352,26 @@ async def resolve_udp(
                 raw = await protocol.first
         except Exception as exc:
             raise classify_error(exc, F.RESOLVE) from exc
-        if late_window > 0:
+        if late_window > 0 and late is not None:
+            late.spawn(_linger(late_window), transport.close)
+            lingering = True
+        elif late_window > 0:
             await asyncio.sleep(late_window)
     finally:
-        transport.close()
+        if not lingering:
+            transport.close()
     result = parse_reply(raw, qtype)
     _check_result(result, qtype)
     return result
+
+
+async def _linger(window: float) -> None:
+    """Keep a lookup's socket open ``window`` seconds (the spawn's cleanup closes it)."""
+
+    try:
+        await asyncio.sleep(window)
+    except asyncio.CancelledError:
+        pass
 
 
 async def resolve_doh(
@@ -274,11 +382,13 @@ async def resolve_doh(
     timeout: float,
     connect_ip: str | None = None,
     tls: TLSConfig | None = None,
+    transport: DoHTransport | None = None,
 ) -> DNSResult:
     """RFC 8484 POST of ``qtype`` for ``host`` to ``url`` (op ``resolve`` on failure).
 
     ``connect_ip`` skips resolving the DoH server's name; otherwise the system resolver is
-    used and each address tried in order. ``timeout`` bounds the whole lookup.
+    used and each address tried in order. ``timeout`` bounds the whole lookup. Every network
+    step goes through ``transport`` (default: the plain ``net`` functions).
     """
 
     deadline = time.monotonic() + timeout
@@ -290,16 +400,17 @@ async def resolve_doh(
     server_name = parts.hostname or ""
     port = parts.port or 443
     config = tls or TLSConfig(server_name=server_name, alpn=["http/1.1"])
+    via: DoHTransport = transport if transport is not None else _DirectTransport()
     try:
         query = _build_query(host, qtype, 0)
         if connect_ip is not None:
             ips = [connect_ip]
         else:
-            ips = (await resolve_getaddrinfo(server_name, timeout=remaining())).addresses
+            ips = (await via.resolve_getaddrinfo(server_name, timeout=remaining())).addresses
         last: Exception | None = None
         for ip in ips:
             try:
-                conn = await connect_tcp(ip, port, timeout=remaining())
+                conn = await via.connect_tcp(ip, port, timeout=remaining())
             except NetError as exc:
                 last = exc
                 continue
@@ -307,7 +418,7 @@ async def resolve_doh(
         else:
             raise last or NetError(F.DNS_NO_ANSWER, F.RESOLVE)
         try:
-            tls_conn = await tls_handshake(conn, config, timeout=remaining())
+            tls_conn = await via.tls_handshake(conn, config, timeout=remaining())
             try:
                 request = HTTPRequestSpec(
                     "POST",
@@ -318,7 +429,7 @@ async def resolve_doh(
                     ],
                     query.to_wire(),
                 )
-                response = await http_round_trip(tls_conn, request, timeout=remaining())
+                response = await via.http_round_trip(tls_conn, request, timeout=remaining())
             finally:
                 tls_conn.close()
         finally:

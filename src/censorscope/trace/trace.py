@@ -4,6 +4,11 @@ A ``Trace`` does no I/O of its own: it calls ``censorscope.net`` and records wha
 df-001/002/005/006/008 records (``censorscope.model.archival``), with times relative to the
 measurement's zero time, the trace's ``transaction_id`` and ``tags`` on every record. Every
 wrapper re-raises the ``NetError`` after recording it.
+
+A trace also counts the bytes received per ``address``/``proto`` on the connections it
+observes; ``sample_bytes_received`` turns those counters into OONI's
+``bytes_received_cumulative`` events (``censorscope.trace.throttling`` calls it on a timer).
+DoH lookups are traced down to their own connection, handshake and HTTP transaction.
 """
 
 # The API takes explicit per-operation timeouts, like censorscope.net.
@@ -28,7 +33,7 @@ from censorscope.net import dns as net_dns
 from censorscope.net import http as net_http
 from censorscope.net import tls as net_tls
 from censorscope.net.conn import TCPConn
-from censorscope.net.dns import DNSResult
+from censorscope.net.dns import DNSResult, LateListeners
 from censorscope.net.errors import NetError, classify_error
 from censorscope.net.http import HTTPRequestSpec, HTTPResponseData
 from censorscope.net.tls import TLSConfig, TLSConn
@@ -53,6 +58,10 @@ class _ConnRecorder:
 
     def on_read(self, num_bytes: int, failure: str | None, t0: float, t: float) -> None:
         self.trace._io_event(F.READ, self.address, num_bytes, failure, t0, t)
+        if num_bytes > 0:
+            key = (self.address, "tcp")
+            received = self.trace.bytes_received
+            received[key] = received.get(key, 0) + num_bytes
 
     def on_write(self, num_bytes: int, failure: str | None, t0: float, t: float) -> None:
         self.trace._io_event(F.WRITE, self.address, num_bytes, failure, t0, t)
@@ -74,6 +83,7 @@ class Trace:
         self.requests: list[HTTPTransaction] = []
         self.queries: list[DNSQuery] = []
         self.dns_late_replies: list[DNSQuery] = []
+        self.bytes_received: dict[tuple[str, str], int] = {}
 
     # --- helpers -------------------------------------------------------------------------
     def _t(self, t: float) -> float:
@@ -113,6 +123,25 @@ class Trace:
         if num_bytes > 0:
             event["num_bytes"] = num_bytes
         self.network_events.append(event)
+
+    def sample_bytes_received(self, t: float) -> None:
+        """One ``bytes_received_cumulative`` event per ``(address, proto)`` read from so far
+        (``num_bytes`` = the running total), stamped ``t`` (a ``time.monotonic()`` value)."""
+
+        for (address, proto), total in self.bytes_received.items():
+            self.network_events.append(
+                {
+                    "address": address,
+                    "failure": None,
+                    "num_bytes": total,
+                    "operation": "bytes_received_cumulative",
+                    "proto": proto,
+                    "t0": self._t(t),
+                    "t": self._t(t),
+                    "tags": list(self.tags),
+                    "transaction_id": self.transaction_id,
+                }
+            )
 
     def observe(self, conn: TCPConn) -> None:
         """Record ``conn``'s reads and writes in this trace (done by ``connect_tcp``)."""
@@ -363,13 +392,16 @@ class Trace:
         timeout: float,
         late_window: float = 0.0,
         on_late_reply: Callable[[bytes], None] | None = None,
+        late: LateListeners | None = None,
     ) -> DNSResult:
         """DNS over UDP (engine ``udp``). Late replies are also recorded, as queries, in
-        ``dns_late_replies`` before being passed to ``on_late_reply``."""
+        ``dns_late_replies`` before being passed to ``on_late_reply``. With ``late`` the
+        lookup (and its record's ``t``) ends at the first reply and the late window runs in
+        the background: read ``dns_late_replies`` after ``late.wait()``."""
 
         t0 = time.monotonic()
 
-        def late(raw: bytes) -> None:
+        def record_late(raw: bytes) -> None:
             query = self._query("udp", host, qtype, server, t0, time.monotonic())
             query["raw_response"] = binary(raw)["data"]
             try:
@@ -390,7 +422,8 @@ class Trace:
             qtype=qtype,
             resolver_address=server,
             run=lambda: net_dns.resolve_udp(
-                host, qtype, server, timeout=timeout, late_window=late_window, on_late_reply=late
+                host, qtype, server, timeout=timeout, late_window=late_window,
+                on_late_reply=record_late, late=late,
             ),
         )
 
@@ -404,7 +437,9 @@ class Trace:
         connect_ip: str | None = None,
         tls: TLSConfig | None = None,
     ) -> DNSResult:
-        """DNS over HTTPS (engine ``doh``, ``resolver_address`` = the URL)."""
+        """DNS over HTTPS (engine ``doh``, ``resolver_address`` = the URL). The DoH
+        transport is traced here too: its ``tcp_connect``, ``tls_handshakes``, ``requests``,
+        I/O events and any system lookup of the server's name (as OONI's ``x_doh``)."""
 
         return await self._lookup(
             engine="doh",
@@ -412,6 +447,7 @@ class Trace:
             qtype=qtype,
             resolver_address=url,
             run=lambda: net_dns.resolve_doh(
-                host, qtype, url, timeout=timeout, connect_ip=connect_ip, tls=tls
+                host, qtype, url, timeout=timeout, connect_ip=connect_ip, tls=tls,
+                transport=self,
             ),
         )

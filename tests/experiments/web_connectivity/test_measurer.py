@@ -1,7 +1,7 @@
 """Web Connectivity measurer against real loopback servers (no root needed).
 
 A threaded HTTP site on 127.0.0.1 (``/`` redirects to ``/next`` with a cookie), a dnslib
-Do53 server that also sends a late duplicate reply, and the real control
+Do53 server that also sends a duplicate reply 200 ms later, and the real control
 (``censorscope.control.server``) allowed to dial 127.0.0.0/8. The URL host is ``localhost``
 so the system resolver answers from ``/etc/hosts`` without leaving the machine.
 """
@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import dns.message
 import pytest
 from dnslib import QTYPE, RR, A, DNSRecord
 
@@ -23,6 +27,18 @@ from censorscope.control.policy import AddressPolicy
 from censorscope.control.server import ControlServer, ServerConfig
 from censorscope.experiments.web_connectivity.measurer import WebConnectivityMeasurer
 from censorscope.experiments.web_connectivity.options import Timeouts, WebConnectivityOptions
+from censorscope.trace.throttling import SamplerInterval
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "net"))
+
+from loopback import (
+    TCPServer,
+    dns_reply,
+    make_pki,
+    read_request,
+    server_context,
+    tls_handler,
+)
 
 TEST_KEYS = [
     "agent", "client_resolver", "retries", "socksproxy", "network_events", "x_dns_whoami",
@@ -58,8 +74,13 @@ class _Site(BaseHTTPRequestHandler):
         pass
 
 
+LATE_GAP = 0.2  # seconds between the Do53 server's first and duplicate replies
+LATE_WINDOW = 0.6  # the measurer's dns_late_window in these tests
+
+
 class _DNS:
-    """Do53 on 127.0.0.1: A localhost → 127.0.0.1, then a late forged reply 127.0.0.9."""
+    """Do53 on 127.0.0.1: A localhost → 127.0.0.1, then (``LATE_GAP`` later) a forged
+    duplicate 127.0.0.9."""
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -67,6 +88,7 @@ class _DNS:
         self.sock.settimeout(0.2)
         self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
         self._stop = threading.Event()
+        self._timers: list[threading.Timer] = []
         self.thread = threading.Thread(target=self._serve)
         self.thread.start()
 
@@ -85,11 +107,22 @@ class _DNS:
             query = DNSRecord.parse(data)
             self.sock.sendto(self._reply(query, "127.0.0.1"), peer)
             if query.q.qtype == QTYPE.A:
-                self.sock.sendto(self._reply(query, "127.0.0.9"), peer)
+                late = threading.Timer(
+                    LATE_GAP, self._send_late, (self._reply(query, "127.0.0.9"), peer)
+                )
+                self._timers.append(late)
+                late.start()
+
+    def _send_late(self, reply: bytes, peer: tuple[str, int]) -> None:
+        if not self._stop.is_set():
+            self.sock.sendto(reply, peer)
 
     def close(self) -> None:
         self._stop.set()
         self.thread.join()
+        for timer in self._timers:
+            timer.cancel()
+            timer.join()
         self.sock.close()
 
 
@@ -141,8 +174,9 @@ def _options(world: dict[str, Any], **changes: Any) -> WebConnectivityOptions:
         "control_url": world["control"],
         "allow_loopback": True,
         "client_resolver": "127.0.0.1",
-        "timeouts": Timeouts(dns=2, tcp=2, tls=2, http=3, control=8, dns_late_window=0.3,
-                             priority_window=0.1),
+        "timeouts": Timeouts(dns=2, tcp=2, tls=2, http=3, control=8,
+                             dns_late_window=LATE_WINDOW, priority_window=0.1),
+        "sampler": SamplerInterval(mean=0.02, min=0.01, max=0.04),
     }
     base.update(changes)
     return WebConnectivityOptions(**base)
@@ -184,6 +218,45 @@ def test_late_duplicate_reply_is_recorded(measured: dict[str, Any]) -> None:
     assert dups, "the forged second reply must be kept"
     assert dups[0]["query_type"] == "A"
     assert [a["ipv4"] for a in dups[0]["answers"]] == ["127.0.0.9"]
+
+
+def test_dns_stage_does_not_wait_for_the_late_window(measured: dict[str, Any]) -> None:
+    (udp_a,) = [q for q in measured["queries"]
+                if q["engine"] == "udp" and q["query_type"] == "A"]
+    (dup,) = measured["x_dns_duplicate_responses"]
+    assert udp_a["t"] - udp_a["t0"] < LATE_GAP, "the query ends at its first reply"
+    assert dup["t"] - udp_a["t"] >= LATE_GAP * 0.75, "the duplicate came ~200 ms later"
+    assert dup["t"] < udp_a["t"] + LATE_WINDOW
+    first_connect = min(c["t0"] for c in measured["tcp_connect"])
+    assert first_connect < dup["t"], "flows start before the late window is over"
+    assert first_connect < udp_a["t"] + LATE_GAP
+
+
+def test_throttling_samples_end_at_the_bytes_read_per_flow(measured: dict[str, Any]) -> None:
+    events = measured["network_events"]
+    flows = {c["transaction_id"] for c in measured["tcp_connect"] if c["status"]["success"]}
+    assert flows
+    for tid in flows:
+        reads = [e for e in events if e["transaction_id"] == tid and e["operation"] == "read"]
+        samples = [e for e in events
+                   if e["transaction_id"] == tid and e["operation"] == "bytes_received_cumulative"]
+        assert samples, f"flow {tid} has no throttling samples"
+        counts = [e["num_bytes"] for e in samples]
+        assert counts == sorted(counts)
+        assert counts[-1] == sum(e.get("num_bytes", 0) for e in reads)
+        connect = next(c for c in measured["tcp_connect"] if c["transaction_id"] == tid)
+        assert {e["address"] for e in samples} == {f"{connect['ip']}:{connect['port']}"}
+        assert {e["proto"] for e in samples} == {"tcp"}
+    assert not any(e["operation"] == "bytes_received_cumulative"
+                   for e in measured["x_do53"]["network_events"])
+
+
+def test_sampler_can_be_turned_off(world: dict[str, Any]) -> None:
+    url = f"http://localhost:{world['port']}/"
+    tk = asyncio.run(WebConnectivityMeasurer(
+        _options(world, sampler=None, control_url=None)).measure(url))
+    assert tk["requests"], "the measurement still fetches"
+    assert not any(e["operation"] == "bytes_received_cumulative" for e in tk["network_events"])
 
 
 def test_one_get_per_depth_and_redirect_goes_to_depth_one(measured: dict[str, Any]) -> None:
@@ -258,3 +331,48 @@ def test_unreachable_control_gives_control_failure(world: dict[str, Any]) -> Non
     assert tk["control_failure"] == "connection_refused"
     assert tk["control"] is None
     assert len(tk["requests"]) == 2, "the measurement itself completes"
+
+
+def test_doh_transport_is_recorded_in_x_doh(world: dict[str, Any], tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+
+    def answer(tls: ssl.SSLSocket) -> None:
+        query = dns.message.from_wire(read_request(tls).partition(b"\r\n\r\n")[2])
+        qtype = query.question[0].rdtype
+        records = [("A", "127.0.0.1")] if qtype == 1 else []
+        reply = dns_reply(query, records)
+        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/dns-message\r\n"
+                    b"Content-Length: %d\r\n\r\n" % len(reply) + reply)
+
+    with TCPServer(tls_handler(server_context(pki.good, ["http/1.1"]), answer)) as doh:
+        url = f"https://test.example:{doh.port}/dns-query"
+        options = _options(world, control_url=None, doh_url=url, doh_connect_ip="127.0.0.1",
+                           control_ca_file=pki.ca_file, doh_always=True)
+        tk = asyncio.run(WebConnectivityMeasurer(options).measure(
+            f"http://localhost:{world['port']}/"))
+    address = f"127.0.0.1:{doh.port}"
+    doh_queries = [q for q in tk["queries"] if q["engine"] == "doh"]
+    assert sorted(q["query_type"] for q in doh_queries) == ["A", "AAAA"]
+    assert {q["transaction_id"] for q in doh_queries} == {30001}
+    x_doh = tk["x_doh"]
+    assert x_doh["queries"] == [], "the DoH server's IP is pinned: no lookup of its name"
+    assert [(c["ip"], c["port"], c["status"]["success"]) for c in x_doh["tcp_connect"]] == [
+        ("127.0.0.1", doh.port, True)
+    ] * 2
+    assert [(h["address"], h["server_name"], h["failure"]) for h in x_doh["tls_handshakes"]] == [
+        (address, "test.example", None)
+    ] * 2
+    assert len(x_doh["requests"]) == 2
+    for request in x_doh["requests"]:
+        assert request["request"]["method"] == "POST" and request["request"]["url"] == url
+        assert request["response"]["code"] == 200 and request["address"] == address
+    ops = [e["operation"] for e in x_doh["network_events"]]
+    for op in ("resolve_start", "resolve_done", "connect", "tls_handshake_start",
+               "tls_handshake_done", "http_transaction_start", "http_transaction_done",
+               "write", "read"):
+        assert op in ops, op
+    everything = [*x_doh["tcp_connect"], *x_doh["tls_handshakes"], *x_doh["requests"],
+                  *x_doh["network_events"]]
+    assert {r["transaction_id"] for r in everything} == {30001}
+    assert not any(c["port"] == doh.port for c in tk["tcp_connect"]), "not in the main keys"
+    assert not any(e.get("address") == address for e in tk["network_events"])

@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from censorscope.net.dns import LateListeners
+from censorscope.trace.trace import Trace
+
 from .cookies import CookieJar
 from .ids import IDGenerator
 from .options import WebConnectivityOptions
@@ -20,7 +23,9 @@ __all__ = ["MeasurementContext"]
 class MeasurementContext:
     """One measurement: its zero time, ids, records, DNS cache, cookies, redirect budget and
     the task group every flow runs in. ``start_depth(url, depth, referer)`` starts the DNS
-    stage and endpoint flows of a redirect target (set by the measurer)."""
+    stage and endpoint flows of a redirect target (set by the measurer). Do53 lookups leave
+    their late-reply listeners in ``late_dns`` and their traces in ``do53_traces``: the
+    measurer awaits the former, then collects the duplicates, before finalising."""
 
     zero_time: float
     options: WebConnectivityOptions
@@ -32,3 +37,5 @@ class MeasurementContext:
     redirects: RedirectCounter = field(default_factory=RedirectCounter)
     dns_cache: dict[str, list[AddrEntry]] = field(default_factory=dict)
     use_doh: bool = True
+    late_dns: LateListeners = field(default_factory=LateListeners)
+    do53_traces: list[Trace] = field(default_factory=list)

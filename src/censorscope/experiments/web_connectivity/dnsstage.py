@@ -2,7 +2,9 @@
 
 1. the system resolver (getaddrinfo; ONE ``ANY`` query, tags ``classic``, ``depth=N``, ids
    10001…); 2. DNS over UDP to the configured resolver, A and AAAA in parallel under one id
-   (20001…), listening ``dns_late_window`` more seconds for duplicate replies; 3. DNS over
+   (20001…), listening ``dns_late_window`` more seconds for duplicate replies in the
+   background (the stage ends at the first replies; the measurer collects the duplicates at
+   its end); 3. DNS over
    HTTPS to the configured URL, A and AAAA (30001…). Results are merged into addresses with a
    flag per resolver (system=1, udp=2, https=4), in order of discovery, and cached per domain
    for the redirects of the same measurement. An IP-literal host needs no lookup (flags 0).
@@ -57,13 +59,15 @@ async def _udp(ctx: MeasurementContext, host: str, depth: int) -> list[str]:
     if not server:
         return []
     trace = Trace(ctx.zero_time, ctx.ids.udp_resolver(), dns_tags(depth, classic=False))
+    ctx.do53_traces.append(trace)
     t = ctx.options.timeouts
     try:
         results = await asyncio.gather(
             *(
                 _guarded(
                     trace.resolve_udp(
-                        host, qtype, server, timeout=t.dns, late_window=t.dns_late_window
+                        host, qtype, server, timeout=t.dns, late_window=t.dns_late_window,
+                        late=ctx.late_dns,
                     )
                 )
                 for qtype in ("A", "AAAA")

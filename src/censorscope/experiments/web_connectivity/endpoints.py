@@ -5,7 +5,8 @@ that may fetch, plus a TLS-only flow to ``addr:443`` when the URL has no explici
 (TLS-based IP validation); ``https://`` URLs get a TLS flow to ``addr:443`` (or the URL's
 port) that may fetch. A flow that may fetch asks the depth's priority selector after its
 handshake; only the granted one sends the GET. Redirects (301/302/307/308) of a fetching flow
-start the next depth. Loopback addresses are never dialled.
+start the next depth. Loopback addresses are never dialled. Every flow runs a throttling
+sampler (``bytes_received_cumulative`` events) from its start to its end.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from censorscope.net.conn import TCPConn
 from censorscope.net.errors import NetError
 from censorscope.net.http import HTTPRequestSpec
 from censorscope.net.tls import TLSConfig, TLSConn
+from censorscope.trace.throttling import ThrottlingSampler
 from censorscope.trace.trace import Trace
 
 from .context import MeasurementContext
@@ -114,6 +116,9 @@ async def _run_flow(
     tid = ctx.ids.secure() if plan.secure else ctx.ids.cleartext()
     tags = endpoint_tags(depth, classic=plan.classic, fetch_body=plan.fetch)
     trace = Trace(ctx.zero_time, tid, tags)
+    sampler = ThrottlingSampler(trace, opts.sampler) if opts.sampler is not None else None
+    if sampler is not None:
+        sampler.start()
     tcp: TCPConn | None = None
     conn: TCPConn | TLSConn | None = None
     try:
@@ -157,4 +162,8 @@ async def _run_flow(
             conn.close()
         elif tcp is not None:
             tcp.close()
-        ctx.tk.take_endpoint(trace)
+        try:
+            if sampler is not None:
+                await sampler.stop()
+        finally:
+            ctx.tk.take_endpoint(trace)

@@ -3,9 +3,10 @@
 ``WebConnectivityMeasurer.measure(url)`` runs, inside one asyncio task group: the DNS stage
 at depth 0, the endpoint flows over every resolved address, the control call in parallel
 (depth 0 only; control-only addresses get extra flows), and for each followed redirect a new
-DNS stage and flows at depth+1 (no new control call). When every task has ended, records are
-finalised (``network_events`` sorted by ``t``, DNS answers annotated with ASNs) and the
-classic analysis fills OONI's compatibility keys. ``run`` wraps that in the df-000 envelope.
+DNS stage and flows at depth+1 (no new control call). When every task has ended and the
+Do53 late-reply listeners have closed (their duplicates collected), records are finalised
+(``network_events`` sorted by ``t``, DNS answers annotated with ASNs) and the classic analysis
+fills OONI's compatibility keys. ``run`` wraps that in the df-000 envelope.
 
 One measurer instance serves a whole run: it keeps OONI's opportunistic DoH schedule.
 """
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 from censorscope.experiments.web_connectivity.classic import compute_classic_keys
 from censorscope.model.ipinfo import is_bogon
+from censorscope.net.dns import LateListeners
 
 from .context import MeasurementContext
 from .control_call import build_control_request, run_control
@@ -68,22 +70,30 @@ class WebConnectivityMeasurer:
         opts = self.options
         zero = time.monotonic()
         selectors: list[PrioritySelector] = []
-        async with asyncio.TaskGroup() as tg:
-            ctx = MeasurementContext(
-                zero_time=zero,
-                options=opts,
-                tasks=tg,
-                start_depth=lambda u, d, r: None,
-                redirects=RedirectCounter(opts.max_redirects),
-                use_doh=self._doh_due(),
-            )
-            ctx.tk.client_resolver = opts.client_resolver
+        late_dns = LateListeners()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                ctx = MeasurementContext(
+                    zero_time=zero,
+                    options=opts,
+                    tasks=tg,
+                    start_depth=lambda u, d, r: None,
+                    redirects=RedirectCounter(opts.max_redirects),
+                    use_doh=self._doh_due(),
+                    late_dns=late_dns,
+                )
+                ctx.tk.client_resolver = opts.client_resolver
 
-            def start_depth(target: str, depth: int, referer: str) -> None:
-                tg.create_task(_run_depth(ctx, target, depth, referer, selectors, False))
+                def start_depth(target: str, depth: int, referer: str) -> None:
+                    tg.create_task(_run_depth(ctx, target, depth, referer, selectors, False))
 
-            ctx.start_depth = start_depth
-            tg.create_task(_run_depth(ctx, url, 0, "", selectors, True))
+                ctx.start_depth = start_depth
+                tg.create_task(_run_depth(ctx, url, 0, "", selectors, True))
+            await late_dns.wait()
+        finally:
+            await late_dns.aclose()
+        for trace in ctx.do53_traces:
+            ctx.tk.take_do53(trace)
         for selector in selectors:
             selector.close()
         test_keys = ctx.tk.to_dict()

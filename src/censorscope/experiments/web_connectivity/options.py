@@ -1,7 +1,8 @@
 """Settings of one Web Connectivity run: resolvers, control, trust, timeouts, windows.
 
 Defaults are OONI's (DNS 4 s, TCP/TLS/HTTP 10 s, control 30 s, 500 ms late-reply and
-priority windows, 10 redirects, 512 KiB body). Tests and the lab shrink them.
+priority windows, 10 redirects, 512 KiB body, throttling samples every ~250 ms). Tests and
+the lab shrink them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 
 from censorscope.model.ipinfo import ASNTable
+from censorscope.trace.throttling import SamplerInterval
 
 __all__ = ["ACCEPT", "ACCEPT_LANGUAGE", "USER_AGENT", "Timeouts", "WebConnectivityOptions"]
 
@@ -62,7 +64,9 @@ class WebConnectivityOptions:
     HTTP/1.1 only), ``probe_alpn`` by TLS-only flows (OONI's ``h2``, ``http/1.1``).
     ``doh_always`` runs DoH in every DNS stage instead of OONI's opportunistic schedule
     (first lookup, then once per 20–39 s). ``allow_loopback`` lets tests on 127.0.0.0/8 dial
-    loopback addresses, which OONI (and the default here) never does.
+    loopback addresses, which OONI (and the default here) never does. ``sampler`` is the
+    throttling sampler's interval distribution (``None``: no ``bytes_received_cumulative``
+    samples).
     """
 
     resolver: str | None = None
@@ -84,6 +88,7 @@ class WebConnectivityOptions:
     probe_alpn: tuple[str, ...] = ("h2", "http/1.1")
     doh_always: bool = False
     allow_loopback: bool = False
+    sampler: SamplerInterval | None = field(default_factory=SamplerInterval)
 
     def asn_of(self, ip: str) -> int:
         return self.asn_table.asn(ip) if self.asn_table is not None else 0
