@@ -1,4 +1,4 @@
-"""Benchmark: end-to-end ingest (decode → rows → observations → DuckDB) vs orjson decode only.
+"""Benchmark: end-to-end ingest (decode → rows → observations → verdicts → DuckDB) vs decode only.
 
 The real OONI sample measurements are replicated to ``--count`` lines of JSONL (each copy with
 a distinct report_id and no measurement_uid, so every line gets its own derived uid and the
@@ -6,10 +6,13 @@ uid hashing is part of the cost). Both phases run pinned to one core on the same
 ingest runs in a child process so its peak RSS is its own. With ``--repeat N`` the two phases
 alternate N times and the summary line has the medians (the machine is shared: single runs
 vary a lot). Rates are wall-clock; ``cpu_ratio`` compares CPU seconds, which other jobs on the
-machine disturb less. Prints one JSON object per result:
+machine disturb less. The end-to-end run scores every measurement exactly as ``censorscope
+ingest`` does (``analyze=ingest_analyzer()``); ``--no-analyze`` measures without verdicts
+instead, ``--both`` measures both ways in every repeat (and prints a summary for each).
+Prints one JSON object per result:
 
     .venv/bin/python bench/ingest.py [--count 100000] [--batch-size 10000] [--repeat 3]
-                                     [--workdir DIR] [--corpus JSONL]
+                                     [--no-analyze | --both] [--workdir DIR] [--corpus JSONL]
 """
 
 from __future__ import annotations
@@ -74,30 +77,38 @@ def decode_only(path: Path) -> dict:
             "cpu_seconds": time.process_time() - cpu}
 
 
-def ingest_child(path: str, store_path: str, batch_size: int) -> None:
+def ingest_child(path: str, store_path: str, batch_size: int, analyze: bool) -> None:
     _pin()
     from censorscope.ingest import ingest
     from censorscope.store import open_store
 
+    analyzer = None
+    if analyze:  # as src/censorscope/ingest/cli.py does
+        from censorscope.pipeline.analyze import ingest_analyzer
+
+        analyzer = ingest_analyzer()
+
     with open_store(f"duckdb://{store_path}") as store:
         store._run("SET threads = 1")  # type: ignore[attr-defined]  # one core, really
         start, cpu = time.perf_counter(), time.process_time()
-        report = ingest([path], store, batch_size=batch_size)
+        report = ingest([path], store, batch_size=batch_size, analyze=analyzer)
         store._run("CHECKPOINT")  # type: ignore[attr-defined]  # all the writing is timed
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         stored = store.count("measurements")
         observations = store.count("observations")
+        verdicts = store.count("verdicts")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"n": report.total("records"), "ingested": report.total("ingested"),
                       "errors": report.total("errors"), "stored": stored,
-                      "observations": observations, "seconds": seconds,
+                      "observations": observations, "verdicts": verdicts, "seconds": seconds,
                       "cpu_seconds": cpu_seconds, "peak_rss_bytes": peak}))
 
 
-def end_to_end(corpus: Path, db: Path, batch_size: int) -> dict:
+def end_to_end(corpus: Path, db: Path, batch_size: int, analyze: bool) -> dict:
     db.unlink(missing_ok=True)
     proc = subprocess.run([sys.executable, __file__, "--child", str(corpus), str(db),
-                           str(batch_size)], capture_output=True, text=True, check=True)
+                           str(batch_size), "1" if analyze else "0"],
+                          capture_output=True, text=True, check=True)
     db.unlink(missing_ok=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -109,11 +120,18 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--corpus", default=None, help="use this JSONL file instead of building one")
-    ap.add_argument("--child", nargs=3, metavar=("JSONL", "DB", "BATCH"), help=argparse.SUPPRESS)
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--no-analyze", action="store_true",
+                      help="end to end without verdicts (ingest --no-analyze)")
+    mode.add_argument("--both", action="store_true",
+                      help="measure with and without verdicts in every repeat")
+    ap.add_argument("--child", nargs=4, metavar=("JSONL", "DB", "BATCH", "ANALYZE"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        ingest_child(args.child[0], args.child[1], int(args.child[2]))
+        ingest_child(args.child[0], args.child[1], int(args.child[2]), args.child[3] == "1")
         return
+    modes = [True, False] if args.both else [not args.no_analyze]
     work = Path(args.workdir or tempfile.mkdtemp(prefix="cs-bench-ingest-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -127,40 +145,49 @@ def main() -> None:
             print(json.dumps({"bench": "ingest.corpus", "measurements": args.count,
                               "bytes": size,
                               "build_seconds": round(time.perf_counter() - t0, 2)}))
-        runs = []
+        runs: dict[bool, list[tuple[dict, dict]]] = {m: [] for m in modes}
         for run in range(args.repeat):
             dec = decode_only(corpus)
-            res = end_to_end(corpus, work / "bench.duckdb", args.batch_size)
-            runs.append((dec, res))
-            dec_rate, rate = dec["n"] / dec["seconds"], res["n"] / res["seconds"]
-            print(json.dumps({
-                "bench": "ingest.run", "run": run + 1, "measurements": res["n"],
-                "stored": res["stored"], "observations": res["observations"],
-                "errors": res["errors"], "decode_only_per_s": round(dec_rate),
-                "end_to_end_per_s": round(rate), "ratio": round(rate / dec_rate, 3),
-                "cpu_ratio": round(dec["cpu_seconds"] / res["cpu_seconds"], 3),
-                "peak_rss_mib": round(res["peak_rss_bytes"] / 2**20, 1),
-                "load_average": round(os.getloadavg()[0], 2),
-            }), flush=True)
-        dec_s = statistics.median(d["seconds"] for d, _ in runs)
-        e2e_s = statistics.median(r["seconds"] for _, r in runs)
-        n, last = runs[0][1]["n"], runs[-1][1]
+            dec_rate = dec["n"] / dec["seconds"]
+            for analyze in modes:
+                res = end_to_end(corpus, work / "bench.duckdb", args.batch_size, analyze)
+                runs[analyze].append((dec, res))
+                rate = res["n"] / res["seconds"]
+                print(json.dumps({
+                    "bench": "ingest.run", "run": run + 1, "analyze": analyze,
+                    "measurements": res["n"], "stored": res["stored"],
+                    "observations": res["observations"], "verdicts": res["verdicts"],
+                    "errors": res["errors"], "decode_only_per_s": round(dec_rate),
+                    "end_to_end_per_s": round(rate), "ratio": round(rate / dec_rate, 3),
+                    "cpu_ratio": round(dec["cpu_seconds"] / res["cpu_seconds"], 3),
+                    "peak_rss_mib": round(res["peak_rss_bytes"] / 2**20, 1),
+                    "load_average": round(os.getloadavg()[0], 2),
+                }), flush=True)
+        decs = [d for d, _ in runs[modes[0]]]
+        dec_s = statistics.median(d["seconds"] for d in decs)
+        n = decs[0]["n"]
         print(json.dumps({
             "bench": "ingest.decode_only", "measurements": n, "seconds": round(dec_s, 3),
             "measurements_per_s": round(n / dec_s), "mb_per_s": round(size / 1e6 / dec_s, 1),
         }))
-        print(json.dumps({
-            "bench": "ingest.end_to_end", "store": "duckdb", "measurements": n,
-            "stored": last["stored"], "observations": last["observations"],
-            "errors": last["errors"], "seconds": round(e2e_s, 3),
-            "measurements_per_s": round(n / e2e_s), "mb_per_s": round(size / 1e6 / e2e_s, 1),
-            "ratio_to_decode_only": round(dec_s / e2e_s, 3),
-            "ratio_runs": sorted(round(d["seconds"] / r["seconds"], 3) for d, r in runs),
-            "cpu_ratio": round(statistics.median(
-                d["cpu_seconds"] / r["cpu_seconds"] for d, r in runs), 3),
-            "peak_rss_mib": round(max(r["peak_rss_bytes"] for _, r in runs) / 2**20, 1),
-            "batch_size": args.batch_size, "repeat": args.repeat,
-        }))
+        for analyze in modes:
+            pairs = runs[analyze]
+            e2e_s = statistics.median(r["seconds"] for _, r in pairs)
+            last = pairs[-1][1]
+            print(json.dumps({
+                "bench": "ingest.end_to_end", "analyze": analyze, "store": "duckdb",
+                "measurements": n, "stored": last["stored"],
+                "observations": last["observations"], "verdicts": last["verdicts"],
+                "errors": last["errors"], "seconds": round(e2e_s, 3),
+                "measurements_per_s": round(n / e2e_s),
+                "mb_per_s": round(size / 1e6 / e2e_s, 1),
+                "ratio_to_decode_only": round(dec_s / e2e_s, 3),
+                "ratio_runs": sorted(round(d["seconds"] / r["seconds"], 3) for d, r in pairs),
+                "cpu_ratio": round(statistics.median(
+                    d["cpu_seconds"] / r["cpu_seconds"] for d, r in pairs), 3),
+                "peak_rss_mib": round(max(r["peak_rss_bytes"] for _, r in pairs) / 2**20, 1),
+                "batch_size": args.batch_size, "repeat": args.repeat,
+            }))
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)

@@ -224,8 +224,9 @@ def _flush(store: Store, batch: _Batch) -> None:
         gc.collect()
 
 
-def _measurements(record: RawRecord, report: FileReport) -> Iterator[tuple[str, Any]]:
-    """(where, decoded object) for the record; lists of measurements are expanded."""
+def _measurements(record: RawRecord, report: FileReport) -> Iterator[tuple[int | None, Any]]:
+    """(index in the record's list or None, decoded object) for the record; lists of
+    measurements are expanded (``_where`` names the place, for messages)."""
     try:
         obj = orjson.loads(record.data)
     except orjson.JSONDecodeError as exc:
@@ -233,10 +234,14 @@ def _measurements(record: RawRecord, report: FileReport) -> Iterator[tuple[str, 
         report.problem(record.where, f"malformed JSON: {exc}", error=True)
         return
     if isinstance(obj, list):
-        for i, item in enumerate(obj):
-            yield f"{record.where}[{i}]", item
+        yield from enumerate(obj)
     else:
-        yield record.where, obj
+        yield None, obj
+
+
+def _where(record: RawRecord, index: int | None) -> str:
+    """``file:line`` of a record, ``file:line[i]`` of the i-th measurement in its list."""
+    return record.where if index is None else f"{record.where}[{index}]"
 
 
 def ingest(
@@ -265,21 +270,22 @@ def ingest(
             try:
                 for record in read_records(path, kind):
                     report.bytes += len(record.data)
-                    for where, obj in _measurements(record, freport):
+                    for index, obj in _measurements(record, freport):
                         freport.records += 1
                         msm, why = _unwrap(obj)
                         if why is not None:
-                            freport.problem(where, why, error=False)
+                            freport.problem(_where(record, index), why, error=False)
                             continue
                         if not is_measurement(msm):
-                            freport.problem(where, "not an OONI measurement (no test_name and "
-                                            "test_keys)", error=False)
+                            freport.problem(_where(record, index), "not an OONI measurement "
+                                            "(no test_name and test_keys)", error=False)
                             continue
                         try:
-                            rows = rows_of(msm, record if where == record.where else None,
+                            rows = rows_of(msm, record if index is None else None,
                                            analyze=analyze)
                         except Exception as exc:  # one bad measurement must not stop the file
-                            freport.problem(where, f"cannot build rows: {exc!r}", error=True)
+                            freport.problem(_where(record, index), f"cannot build rows: "
+                                            f"{exc!r}", error=True)
                             continue
                         batch.measurements.append(rows[0])
                         batch.observations.extend(rows[1])

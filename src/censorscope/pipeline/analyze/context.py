@@ -81,19 +81,23 @@ class AnalysisContext:
         itself (at an address the probe supplied, it could be a transparent proxy answering
         for a DNS lie, which must stay a DNS lie).
         """
-        rows = list(observations)
-        ctrl_resolved = {o.ip for o in rows
-                         if o.origin == "control" and o.dns_answer and o.port is None}
+        rows = observations if isinstance(observations, list | tuple) else list(observations)
+        ctrl_resolved: set[str | None] | None = None
+        tls_valid, from_network = self.tls_valid, self.tls_from_network
         for obs in rows:
-            if not obs.ip or not obs.tls_server_name or not obs.tls_success:
+            if not obs.tls_success or not obs.ip or not obs.tls_server_name:
                 continue
             name = obs.tls_server_name.lower()
             if obs.origin == "probe":
                 if obs.tls_no_verify is not True:
-                    self.tls_valid.setdefault(obs.ip, set()).add(name)
-                self.tls_from_network.setdefault((meta.probe_asn, obs.ip), set()).add(name)
-            elif obs.ip in ctrl_resolved:
-                self.tls_valid.setdefault(obs.ip, set()).add(name)
+                    tls_valid.setdefault(obs.ip, set()).add(name)
+                from_network.setdefault((meta.probe_asn, obs.ip), set()).add(name)
+                continue
+            if ctrl_resolved is None:  # only measurements with a control handshake need it
+                ctrl_resolved = {o.ip for o in rows
+                                 if o.origin == "control" and o.dns_answer and o.port is None}
+            if obs.ip in ctrl_resolved:
+                tls_valid.setdefault(obs.ip, set()).add(name)
 
     def valid_tls_for(self, ip: str, name: str) -> bool:
         """True if ``ip`` completed a handshake with a valid certificate for ``name``."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Collection
+from functools import lru_cache
 
 from censorscope.model.verdict import LayerVerdict
 from censorscope.pipeline.observe.rows import ObservationRow
@@ -28,7 +29,9 @@ def endpoint(ip: str, port: int | None) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
+@lru_cache(maxsize=65536)
 def _is_v6(ip: str) -> bool:
+    """True for an IPv6 address (memoised: the same addresses recur in every batch)."""
     try:
         return ipaddress.ip_address(ip).version == 6
     except ValueError:

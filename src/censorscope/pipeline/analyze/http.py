@@ -12,7 +12,7 @@ control is ok whatever words it contains (and costs no fingerprint scan).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from censorscope.model.verdict import LayerVerdict
@@ -78,8 +78,10 @@ def _throttled(r: ObservationRow, view: WebView, ctx: AnalysisContext, probe_asn
 
 
 def analyze_http(view: WebView, ctx: AnalysisContext, probe_asn: int, cc: str,
-                 response: ResponseBody | None) -> HttpResult:
-    """The HTTP (and throttling) verdicts of the measurement."""
+                 response: ResponseBody | Callable[[], ResponseBody | None] | None
+                 ) -> HttpResult:
+    """The HTTP (and throttling) verdicts of the measurement. ``response`` may be a function
+    returning it: it is then called only when the response is to be fingerprinted."""
     out = HttpResult()
     reqs = [r for r in view.requests if _flow_ok(r)]
     if not reqs:
@@ -115,9 +117,10 @@ def analyze_http(view: WebView, ctx: AnalysisContext, probe_asn: int, cc: str,
     diffs = _diff(final, c) if ctrl.http_ok and c is not None else None
     # a page that matches the control's is not a blockpage, whatever words it contains: only
     # responses that differ (or cannot be compared) are matched against the fingerprints
-    hits = (ctx.fingerprints.match_http(response.body, response.headers, cc)
-            if response is not None and ctx.fingerprints is not None and diffs != []
-            else [])
+    body = (response() if callable(response) else response) \
+        if ctx.fingerprints is not None and diffs != [] else None
+    hits = (ctx.fingerprints.match_http(body.body, body.headers, cc)
+            if body is not None and ctx.fingerprints is not None else [])
     false_positives = [h.id for h in hits if h.scope == "fp"]
     blocks = [h for h in hits if h.scope != "fp"]
     if blocks and not false_positives:

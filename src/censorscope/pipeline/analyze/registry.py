@@ -63,7 +63,8 @@ def load_scorers() -> None:
 
 def scorer_for(test_name: str) -> Scorer | None:
     """The scorer registered for ``test_name``, or None."""
-    load_scorers()
+    if not _loaded:  # once per measurement: skip the call when the packages are in
+        load_scorers()
     return _SCORERS.get(test_name)
 
 

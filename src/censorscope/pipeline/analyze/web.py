@@ -108,8 +108,11 @@ def score_web_connectivity(subject: Subject, ctx: AnalysisContext) -> Verdict:
     dns = analyze_dns(view, ctx, meta.probe_cc)
     tcp = analyze_tcp(view, dns.untrusted)
     tls = analyze_tls(view, ctx, meta.probe_asn, dns.untrusted)
-    response = (final_response(subject.raw) if subject.raw is not None
-                else stored_response(view.final_request))
+    raw = subject.raw
+
+    def response() -> ResponseBody | None:  # built only if the response is fingerprinted
+        return final_response(raw) if raw is not None else stored_response(view.final_request)
+
     http = analyze_http(view, ctx, meta.probe_asn, meta.probe_cc, response)
     if (http.http is not None and http.http.outcome == "blocked" and view.final_request
             and view.final_request.ip in dns.tls_only):

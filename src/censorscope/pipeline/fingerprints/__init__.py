@@ -68,8 +68,7 @@ def match_http(body: Body, headers: Headers, cc: str) -> list[FingerprintMatch]:
     vetoing false-positive matches (``scope == "fp"``, e.g. a CDN challenge page; see
     :meth:`FingerprintDB.false_positive`). A response with a false-positive match must not be
     called a blockpage."""
-    db = default_db()
-    return db.match_http(body, headers, cc) + db.false_positive(body, headers, cc)
+    return default_db().blockpage_and_false_positive(body, headers, cc)
 
 
 def blockpage_ips() -> frozenset[str]:

@@ -128,6 +128,18 @@ def _build(fps: Iterable[Fingerprint], invalid: list[tuple[str, str]],
     return group
 
 
+@dataclass(frozen=True)
+class _Scan:
+    """One response prepared for matching: text, header pairs and block, and the literals
+    (of either group) found in the text and in the header block."""
+
+    text: str
+    pairs: list[tuple[str, str]]
+    block: str
+    in_text: set[str]
+    in_block: set[str]
+
+
 def _header_value_matches(fp: Fingerprint, compiled: re.Pattern[str] | None,
                           value: str) -> bool:
     if fp.pattern_type == "full":
@@ -180,6 +192,9 @@ class FingerprintDB:
         self._blockpages = _build(self.http, self.invalid, automaton)
         self._fps = _build(self.false_positives, self.invalid, automaton)
         self._veto_ids = frozenset(fp.id for fp in self.false_positives if vetoes(fp))
+        # both groups' literals: one pass over a response finds those of either group
+        self._both = LiteralSet([*self._blockpages.by_literal, *self._fps.by_literal],
+                                automaton=automaton)
 
     def __len__(self) -> int:
         return len(self.dns) + len(self.http) + len(self.false_positives)
@@ -246,11 +261,34 @@ class FingerprintDB:
             return []
         return self.match_http(body, headers, cc)
 
-    def _match(self, group: _Group, body: Body, headers: Headers,
-               cc: str) -> list[FingerprintMatch]:
+    def blockpage_and_false_positive(self, body: Body, headers: Headers,
+                                     cc: str) -> list[FingerprintMatch]:
+        """``match_http(…) + false_positive(…)`` (the same list, in that order) with one
+        literal pass over the response instead of one per list."""
+        scan = self._scan(body, headers)
+        found = self._match(self._fps, body, headers, cc, scan)
+        return self._match(self._blockpages, body, headers, cc, scan) + [
+            m for m in found if m.id in self._veto_ids]
+
+    def _scan(self, body: Body, headers: Headers) -> _Scan:
         text = body_text(body)
         pairs = header_pairs(headers)
         block = "".join(f"{name}: {value}\r\n" for name, value in pairs)
+        return _Scan(text, pairs, block, self._both.find(text),
+                     self._both.find(block) if block else set())
+
+    def _match(self, group: _Group, body: Body, headers: Headers,
+               cc: str, scan: _Scan | None = None) -> list[FingerprintMatch]:
+        if scan is None:
+            text = body_text(body)
+            pairs = header_pairs(headers)
+            block = "".join(f"{name}: {value}\r\n" for name, value in pairs)
+            in_text = group.literals.find(text)
+            in_block = group.literals.find(block) if block else set()
+        else:  # the literals of both groups found at once: keep this group's
+            text, pairs, block = scan.text, scan.pairs, scan.block
+            in_text = {lit for lit in scan.in_text if lit in group.by_literal}
+            in_block = {lit for lit in scan.in_block if lit in group.by_literal}
         out: list[FingerprintMatch] = []
         seen: set[str] = set()
 
@@ -259,11 +297,11 @@ class FingerprintDB:
                 seen.add(fp.id)
                 out.append(FingerprintMatch.of(fp, cc, location=location, matched=matched))
 
-        for lit in sorted(group.literals.find(text)):
+        for lit in sorted(in_text):
             for fp in group.by_literal[lit]:
                 add(fp, "body", lit)
         if block:
-            for lit in sorted(group.literals.find(block)):
+            for lit in sorted(in_block):
                 for fp in group.by_literal[lit]:
                     if fp.location == "headers_or_body":
                         add(fp, "headers", lit)

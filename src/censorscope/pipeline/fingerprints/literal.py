@@ -10,6 +10,7 @@ literal, so most Censored Planet signatures take the fast path too.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any, Final
 
 try:  # optional accelerator
@@ -21,6 +22,7 @@ __all__ = ["HAVE_AUTOMATON", "LiteralSet", "regex_literal"]
 
 HAVE_AUTOMATON: Final = _aho is not None
 _META: Final = frozenset(".^$*+?{}[]|()")
+_second: Final = itemgetter(1)  # (end index, value) → value
 
 
 def regex_literal(pattern: str) -> str | None:
@@ -69,5 +71,5 @@ class LiteralSet:
         if not text or not self.literals:
             return set()
         if self._automaton is not None:
-            return {value for _end, value in self._automaton.iter(text)}
+            return set(map(_second, self._automaton.iter(text)))
         return {lit for lit in self.literals if lit in text}

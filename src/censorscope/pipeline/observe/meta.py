@@ -7,7 +7,8 @@ False; the analysis sets them (``with_verdict``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from censorscope.pipeline.observe.rows import MeasurementRow, VerdictRow
@@ -56,6 +57,19 @@ def _str(value: Any) -> str | None:
 
 
 def input_and_domain(value: Any) -> tuple[str | None, str | None]:
+    """(``input`` column, domain) of a measurement's input (memoised for text inputs: the same
+    URLs recur, and both ``measurement_row`` and ``observe`` ask)."""
+    if type(value) is str:
+        return _text_input_and_domain(value)
+    return _input_and_domain(value)
+
+
+@lru_cache(maxsize=65536)
+def _text_input_and_domain(text: str) -> tuple[str | None, str | None]:
+    return _input_and_domain(text)
+
+
+def _input_and_domain(value: Any) -> tuple[str | None, str | None]:
     if isinstance(value, list):
         items = [str(v) for v in value]
         return "{" + ",".join(items) + "}", (items[0] if items else None)
@@ -121,9 +135,12 @@ def measurement_row(
 def with_verdict(row: MeasurementRow, verdict: VerdictRow) -> MeasurementRow:
     """``row`` with the MAT flags and ``blocking_type`` taken from ``verdict``."""
     blocking = verdict.blocking if verdict.blocking not in (None, "false") else None
-    return row._replace(
-        anomaly=verdict.anomaly,
-        confirmed=verdict.confirmed,
-        failure=verdict.failure,
-        blocking_type=blocking,
-    )
+    # ``row._replace(anomaly=…, …)`` without its keyword parsing (once per measurement)
+    return tuple.__new__(MeasurementRow, (
+        *row[:_ANOMALY], verdict.anomaly, verdict.confirmed, verdict.failure, blocking,
+        *row[_ANOMALY + 4:]))
+
+
+_ANOMALY: Final = MeasurementRow._fields.index("anomaly")
+assert MeasurementRow._fields[_ANOMALY:_ANOMALY + 4] == (
+    "anomaly", "confirmed", "failure", "blocking_type")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterable
 from typing import Any, Final
 
 import orjson
@@ -35,6 +36,7 @@ BODY_KEEP_BYTES: Final = 8192
 
 Row = dict[str, Any]
 _TITLE = re.compile(r"<title[^>]*>([^<]{0,512})", re.IGNORECASE)
+_TITLE_START = re.compile("<title", re.IGNORECASE)
 
 
 def split_address(address: Any) -> tuple[str | None, int | None]:
@@ -87,28 +89,56 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def body_facts(body: Any) -> tuple[int | None, str | None, str | None]:
-    """(length in bytes, sha1 hex, ``<title>``) of an HTTP body (text or OONI base64)."""
+def _title(text: str) -> str | None:
+    head = text[:65536]
+    start = head.find("<title")
+    if start < 0:
+        if head.isascii():  # same position as ``head.lower().find`` without the copy
+            found = _TITLE_START.search(head)
+            start = found.start() if found is not None else -1
+        else:  # lower() can change the length of non-ASCII text: keep its positions
+            start = head.lower().find("<title")
+    match = _TITLE.match(head, start) if start >= 0 else None
+    return match.group(1).strip() if match else None
+
+
+def _body(body: Any) -> tuple[int | None, str | None, str | None, bytes | None]:
+    """(length, sha1 hex, title, raw bytes) of a body; ``body_facts`` plus the bytes."""
     if body is None:
-        return None, None, None
+        return None, None, None, None
     if isinstance(body, dict):
         try:
             raw = base64.b64decode(str(body.get("data", "")))
         except ValueError:
-            return None, None, None
+            return None, None, None, None
         text = raw.decode("latin-1")
     elif isinstance(body, str):
         raw = body.encode("utf-8", "surrogatepass")
         text = body
     else:
-        return None, None, None
-    head = text[:65536]
-    start = head.find("<title")
-    if start < 0:
-        start = head.lower().find("<title")
-    match = _TITLE.match(head, start) if start >= 0 else None
-    title = match.group(1).strip() if match else None
-    return len(raw), hashlib.sha1(raw).hexdigest(), title
+        return None, None, None, None
+    return len(raw), hashlib.sha1(raw).hexdigest(), _title(text), raw
+
+
+def body_facts(body: Any) -> tuple[int | None, str | None, str | None]:
+    """(length in bytes, sha1 hex, ``<title>``) of an HTTP body (text or OONI base64)."""
+    length, sha1, title, _ = _body(body)
+    return length, sha1, title
+
+
+def _body_text_of(body: Any, raw: bytes | None) -> str | None:
+    """``body_text(body)`` reusing ``raw``, the bytes ``_body`` decoded from it."""
+    if raw is None:
+        return None
+    if isinstance(body, str):
+        return body if len(body) <= BODY_KEEP_BYTES // 4 or len(raw) <= BODY_KEEP_BYTES \
+            else None
+    if isinstance(body, dict) and body.get("format") == "base64":
+        data = str(body.get("data", ""))
+        if len(data) > BODY_KEEP_BYTES * 4 // 3 + 4:
+            return None
+        return raw.decode("utf-8", "replace")
+    return None
 
 
 def body_text(body: Any) -> str | None:
@@ -229,16 +259,19 @@ def _tls_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
     if not handshakes:
         return
     events = _handshake_events(test_keys)
+    # the rows there before (the ones this adds have TLS facts, so they never match)
+    by_tid = _index(rows, "transaction_id")
+    by_address: dict[Any, list[Row]] = {}
+    for r in rows:
+        by_address.setdefault((r.get("ip"), r.get("port")), []).append(r)
     for hs in handshakes:
         if not isinstance(hs, dict):
             continue
         tid = _int(hs.get("transaction_id"))
         ip, port = split_address(hs.get("address"))
-        row = next((r for r in rows if tid is not None and r.get("transaction_id") == tid
-                    and "tls_t" not in r), None)
-        if row is None:
-            row = next((r for r in rows if ip and r.get("ip") == ip and r.get("port") == port
-                        and "tls_t" not in r), None)
+        row = _first_without(by_tid.get(tid, ()) if tid is not None else (), "tls_t")
+        if row is None and ip:
+            row = _first_without(by_address.get((ip, port), ()), "tls_t")
         if row is None:
             row = {"transaction_id": tid, "ip": ip, "port": port, "ip_is_bogon": bogon(ip)}
             rows.append(row)
@@ -263,13 +296,33 @@ def _tls_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
             })
 
 
+def _index(rows: list[Row], key: str) -> dict[Any, list[Row]]:
+    """``rows`` by their value of ``key`` (None left out), in order."""
+    out: dict[Any, list[Row]] = {}
+    for r in rows:
+        value = r.get(key)
+        if value is not None:
+            out.setdefault(value, []).append(r)
+    return out
+
+
+def _first_without(candidates: Iterable[Row], key: str) -> Row | None:
+    """The first of ``candidates`` that has no ``key`` yet."""
+    for r in candidates:
+        if key not in r:
+            return r
+    return None
+
+
 def _http_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
-    for tx in _entries(test_keys.get("requests")):
+    requests = _entries(test_keys.get("requests"))
+    # the rows there before (the ones this adds have HTTP facts, so they never match)
+    by_tid = _index(rows, "transaction_id") if requests else {}
+    for tx in requests:
         if not isinstance(tx, dict):
             continue
         tid = _int(tx.get("transaction_id"))
-        row = next((r for r in rows if tid is not None and r.get("transaction_id") == tid
-                    and "http_t" not in r), None)
+        row = _first_without(by_tid.get(tid, ()) if tid is not None else (), "http_t")
         if row is None:
             ip, port = split_address(tx.get("address"))
             row = {"transaction_id": tid, "ip": ip, "port": port, "ip_is_bogon": bogon(ip)}
@@ -277,7 +330,8 @@ def _http_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
         req_raw, resp_raw = tx.get("request"), tx.get("response")
         req: dict[str, Any] = req_raw if isinstance(req_raw, dict) else {}
         resp: dict[str, Any] = resp_raw if isinstance(resp_raw, dict) else {}
-        length, sha1, title = body_facts(resp.get("body"))
+        body = resp.get("body")
+        length, sha1, title, raw = _body(body)
         failure = as_text(tx.get("failure"))
         url = req.get("url") if isinstance(req.get("url"), str) else None
         row.update({
@@ -294,7 +348,7 @@ def _http_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
             "http_response_header_server": _header(resp.get("headers"), "server"),
             "http_t": _num(tx.get("t")),
             "http_response_headers": headers_json(resp.get("headers")),
-            "http_response_body": body_text(resp.get("body")),
+            "http_response_body": _body_text_of(body, raw),
         })
         if row.get("hostname") is None:
             row["hostname"] = _host_of(url)
@@ -304,40 +358,52 @@ def _dns_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
     endpoint_count = len(rows)
     by_ip: dict[str, list[Row]] = {}
     for row in rows:
-        if row.get("ip"):
-            by_ip.setdefault(row["ip"], []).append(row)
+        ip = row.get("ip")
+        if ip:
+            by_ip.setdefault(ip, []).append(row)
+    append = rows.append
     for query in _entries(test_keys.get("queries")):
         if not isinstance(query, dict):
             continue
+        get = query.get
         base = {
-            "hostname": as_text(query.get("hostname")),
-            "transaction_id": _int(query.get("transaction_id")),
-            "dns_query_type": as_text(query.get("query_type")),
-            "dns_engine": as_text(query.get("engine")),
-            "dns_resolver_address": as_text(query.get("resolver_address")),
-            "dns_failure": as_text(query.get("failure")), "dns_rcode": _int(query.get("rcode")),
-            "dns_t": _num(query.get("t")),
+            "hostname": as_text(get("hostname")),
+            "transaction_id": _int(get("transaction_id")),
+            "dns_query_type": as_text(get("query_type")),
+            "dns_engine": as_text(get("engine")),
+            "dns_resolver_address": as_text(get("resolver_address")),
+            "dns_failure": as_text(get("failure")), "dns_rcode": _int(get("rcode")),
+            "dns_t": _num(get("t")),
         }
-        answers = [a for a in (query.get("answers") or ()) if isinstance(a, dict)]
+        answers = [a for a in (get("answers") or ()) if isinstance(a, dict)]
         if not answers:
-            rows.append(base)
+            append(base)
             continue
         for ans in answers:
-            value = as_text(ans.get("ipv4") or ans.get("ipv6"))
-            facts = {
-                "dns_answer_type": as_text(ans.get("answer_type")),
-                "dns_answer": value or as_text(ans.get("hostname")),
-                "dns_answer_asn": _int(ans.get("asn")),
-            }
+            aget = ans.get
+            value = as_text(aget("ipv4") or aget("ipv6"))
+            answer_type = as_text(aget("answer_type"))
+            answer = value or as_text(aget("hostname"))
+            asn = _int(aget("asn"))
             target = None
-            if value and value in by_ip:
-                target = next((r for r in by_ip[value] if "dns_answer" not in r), None)
+            if value and by_ip:
+                candidates = by_ip.get(value)
+                if candidates:
+                    target = next((r for r in candidates if "dns_answer" not in r), None)
             if target is None:
-                rows.append({**base, **facts, "ip": value, "ip_is_bogon": bogon(value)})
+                row = base.copy()
+                row["dns_answer_type"] = answer_type
+                row["dns_answer"] = answer
+                row["dns_answer_asn"] = asn
+                row["ip"] = value
+                row["ip_is_bogon"] = bogon(value)
+                append(row)
             else:
                 tid = target.get("transaction_id")
                 target.update(base)
-                target.update(facts)
+                target["dns_answer_type"] = answer_type
+                target["dns_answer"] = answer
+                target["dns_answer_asn"] = asn
                 target["transaction_id"] = tid
     for row in rows[:endpoint_count]:
         if row.get("hostname") is None and row.get("tls_server_name"):

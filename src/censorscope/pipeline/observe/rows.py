@@ -194,11 +194,19 @@ OBSERVATION_FACTS: Final = ObservationRow._fields[3:]
 _OBSERVATION_NONE: Final[dict[str, object]] = dict.fromkeys(ObservationRow._fields)
 
 
+_new_observation: Final = ObservationRow.__new__
+
+
 def make_observation(uid: str, idx: int, origin: str, facts: dict[str, object]
                      ) -> ObservationRow:
-    """An ObservationRow from a dict of facts (missing keys are None), built without keyword
-    parsing: this runs for every observation of every ingested measurement (copying a
-    template dict and updating it is cheaper than one ``facts.get`` per field)."""
+    """An ObservationRow from a dict of facts (missing keys are None). This runs for every
+    observation of every ingested measurement: keyword construction is the fast path; facts
+    with keys that are not fact fields take the slower template path (extra keys ignored,
+    ``uid``/``idx``/``origin`` win)."""
+    try:
+        return _new_observation(ObservationRow, uid, idx, origin, **facts)  # type: ignore[arg-type]
+    except TypeError:
+        pass
     values = _OBSERVATION_NONE.copy()
     values.update(facts)
     if len(values) != len(_OBSERVATION_NONE):  # facts has keys that are not fields
