@@ -5,65 +5,15 @@ from __future__ import annotations
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
 from censorscope.cli.main import cli
 from censorscope.probe.runner import run_measurements
-
-PAGE = b"<html><head><title>Loopback site</title></head><body>hello</body></html>"
-
-
-class _Site(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(PAGE)))
-        self.end_headers()
-        self.wfile.write(PAGE)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "probe.json"
-    path.write_text(json.dumps({
-        "probe_cc": "AM", "probe_asn": "AS44395", "probe_network_name": "Ucom",
-        "control_url": f"http://127.0.0.1:{_closed_port()}/",
-        "allow_loopback": True,
-        "timeouts": {"dns": 1, "tcp": 1, "tls": 1, "http": 2, "control": 2,
-                     "priority_window": 0.05},
-    }))
-    return path
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:

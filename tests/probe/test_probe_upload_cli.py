@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,51 +26,9 @@ from censorscope.cli.main import cli
 from censorscope.probe.queue import UploadQueue
 from censorscope.store import open_store
 from tests.collector.helpers import CollectorProcess
+from tests.probe.conftest import closed_port
 
-PAGE = b"<html><head><title>Upload test site</title></head><body>hi</body></html>"
 EXE = Path(sys.executable).with_name("censorscope")
-
-
-class _Site(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(PAGE)))
-        self.end_headers()
-        self.wfile.write(PAGE)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "probe.json"
-    path.write_text(json.dumps({
-        "probe_cc": "AM", "probe_asn": "AS44395", "probe_network_name": "Ucom",
-        "control_url": f"http://127.0.0.1:{_closed_port()}/", "allow_loopback": True,
-        "timeouts": {"dns": 1, "tcp": 1, "tls": 1, "http": 2, "control": 2,
-                     "priority_window": 0.05},
-    }))
-    return path
 
 
 @pytest.fixture
@@ -134,7 +91,7 @@ def test_collector_down_keeps_measurements_queued_then_probe_upload_delivers(
     out, qdir = tmp_path / "out.jsonl", tmp_path / "queue"
     urls = [f"http://localhost:{site}/down/{i}" for i in range(2)]
     result = _run(config, *(a for u in urls for a in ("-i", u)), "-o", str(out),
-                  "--upload", f"http://127.0.0.1:{_closed_port()}", "--upload-queue", str(qdir),
+                  "--upload", f"http://127.0.0.1:{closed_port()}", "--upload-queue", str(qdir),
                   "--upload-within", "1")
     assert result.exit_code == 0, result.output
     assert f"0 uploaded, 2 still queued in {qdir}, 0 refused" in result.output
