@@ -27,9 +27,9 @@ from censorscope.pipeline.analyze import (
     score,
     to_verdict_row,
 )
-from censorscope.pipeline.observe import MeasurementRow, VerdictRow, is_measurement, with_verdict
+from censorscope.pipeline.observe import VerdictRow, is_measurement, with_verdict
 from censorscope.store import default_url, open_store
-from censorscope.store.base import Store
+from censorscope.store.base import FlagUpdate, Store
 
 __all__ = ["analyze", "iter_measurements", "make_context", "reprocess", "reprocess_store"]
 
@@ -71,61 +71,48 @@ def make_context(asn_table: str | None, public_ranges: tuple[str, ...], lab: boo
 
 
 def _stored_uids(store: Store) -> list[str]:
-    """Every stored measurement_uid (``store.iter_uids()`` when the store has it)."""
-    own = getattr(store, "iter_uids", None)
-    if callable(own):
-        return list(own())
-    con = getattr(store, "_con", None)
-    if con is not None:  # DuckDB
-        return [r[0] for r in con.execute(
-            "SELECT measurement_uid FROM measurements ORDER BY measurement_uid").fetchall()]
-    execute: Any = getattr(store, "_execute", None)  # ClickHouse
-    database: Any = getattr(store, "database", None)
-    if execute is None or database is None:
-        raise TypeError(f"cannot list the measurements of {type(store).__name__}")
-    return [r[0] for r in execute(
-        f"SELECT DISTINCT measurement_uid FROM {database}.measurements ORDER BY measurement_uid")]
+    """Every stored measurement_uid, ascending (for small stores and tests; stream with
+    ``store.iter_uids()`` otherwise)."""
+    return [uid for batch in store.iter_uids() for uid in batch]
 
 
-def _update_flags(store: Store, row: MeasurementRow, verdict: VerdictRow) -> None:
-    """Set the MAT flags of a stored measurement (``store.update_flags`` when it exists)."""
-    new = with_verdict(row, verdict)
-    own = getattr(store, "update_flags", None)
-    if callable(own):
-        own([new])
-        return
-    con = getattr(store, "_con", None)
-    if con is not None:  # DuckDB
-        con.execute("UPDATE measurements SET anomaly = ?, confirmed = ?, failure = ?, "
-                    "blocking_type = ? WHERE measurement_uid = ?",
-                    [new.anomaly, new.confirmed, new.failure, new.blocking_type,
-                     new.measurement_uid]).fetchall()
-        return
-    # ClickHouse: ReplacingMergeTree keeps the row inserted last for a key
-    insert: Any = getattr(store, "_insert", None)
-    if insert is None:
-        raise TypeError(f"cannot update the flags of {type(store).__name__}")
-    insert("measurements", [new])
+def _learn_store(store: Store, ctx: AnalysisContext) -> int:
+    """Teach ``ctx`` the facts of every stored measurement; returns how many were read."""
+    seen = 0
+    for batch in store.iter_uids():
+        for uid in batch:
+            meta = store.get_measurement(uid)
+            if meta is not None:
+                ctx.learn(meta, store.get_observations(uid))
+        seen += len(batch)
+    return seen
 
 
 def reprocess_store(store: Store, ctx: AnalysisContext) -> dict[str, int]:
-    """Re-score every stored measurement; returns counts (scored, written, skipped)."""
-    uids = _stored_uids(store)
-    for uid in uids:  # pass 1: facts across everything stored
-        meta = store.get_measurement(uid)
-        if meta is not None:
-            ctx.learn(meta, store.get_observations(uid))
-    counts = {"measurements": len(uids), "written": 0, "skipped": 0}
-    for uid in uids:
-        meta = store.get_measurement(uid)
-        if meta is None:
-            continue
-        verdict = to_verdict_row(score(meta, store.get_observations(uid), ctx))
-        if any(v.rules_version == verdict.rules_version for v in store.get_verdicts(uid)):
-            counts["skipped"] += 1
-            continue
-        counts["written"] += store.write_verdicts([verdict])
-        _update_flags(store, meta, verdict)
+    """Re-score every stored measurement; returns counts (scored, written, skipped).
+
+    Pass 1 learns the facts across everything stored, pass 2 scores each measurement and, when
+    its verdict's rules_version is not stored yet, sets its MAT flags (``update_flags``) and
+    then adds the verdict (``write_verdicts``) — in that order, so a crash in between leaves the
+    verdict missing and the next run redoes both. Streams the uids batch by batch.
+    """
+    counts = {"measurements": _learn_store(store, ctx), "written": 0, "skipped": 0}
+    for batch in store.iter_uids():
+        fresh: list[VerdictRow] = []
+        flags: list[FlagUpdate] = []
+        for uid in batch:
+            meta = store.get_measurement(uid)
+            if meta is None:
+                continue
+            verdict = to_verdict_row(score(meta, store.get_observations(uid), ctx))
+            if any(v.rules_version == verdict.rules_version for v in store.get_verdicts(uid)):
+                counts["skipped"] += 1
+                continue
+            new = with_verdict(meta, verdict)
+            flags.append((uid, new.anomaly, new.confirmed, new.failure, new.blocking_type))
+            fresh.append(verdict)
+        store.update_flags(flags)
+        counts["written"] += store.write_verdicts(fresh)
     return counts
 
 
@@ -166,10 +153,7 @@ def analyze(paths: tuple[str, ...], fmt: str, store_url: str | None, asn_table: 
     ctx = make_context(asn_table, public_ranges, lab)
     if store_url:
         with open_store(store_url) as store:
-            for uid in _stored_uids(store):
-                meta = store.get_measurement(uid)
-                if meta is not None:
-                    ctx.learn(meta, store.get_observations(uid))
+            _learn_store(store, ctx)
     verdicts = [v.to_json() for v in analyze_batch(iter_measurements(list(paths)), ctx)]
     if fmt == "table":
         _table(verdicts)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import orjson
+import pytest
 
 from censorscope.archive.index import ArchiveIndex
 from censorscope.collector.sink import open_sink
 from tests.collector.helpers import measurement, request, running_collector
+from tests.store.storekit import drop_database, ensure_clickhouse, store_url
 
 RID = "20240501T100000Z_webconnectivity_IT_30722_n1_abcdefghijklmnop"
 
@@ -83,3 +86,34 @@ def test_spool_not_yet_in_store_is_replayed_at_start(tmp_path: Path) -> None:
         sink.close()
     mark = orjson.loads((archive / "feeder.json").read_bytes())
     assert mark["segment"] >= 2  # moved past the sealed segment
+
+
+@pytest.mark.clickhouse
+@pytest.mark.parametrize("engine", ["clickhouse", "clickhouse_cluster"])
+def test_store_fed_into_clickhouse(tmp_path: Path, engine: str) -> None:
+    """``--store clickhouse://…`` works: the feeder writes the collector's measurements into a
+    real ClickHouse store (one server, and two shards behind Distributed tables)."""
+    ensure_clickhouse()
+    database = f"cs_feeder_{uuid.uuid4().hex[:12]}"
+    url = store_url(engine, database, tmp_path)
+    try:
+        async def main() -> list[str]:
+            async with running_collector(tmp_path / "a", sink=open_sink(url),
+                                         seal_interval=0) as app:
+                return list(await asyncio.gather(*(_submit(app.port, i) for i in range(30))))
+
+        uids = asyncio.run(main())
+        sink = open_sink(url)
+        try:
+            assert type(sink.store).__name__ == "ClickHouseStore"
+            assert sink.store.has(uids) == set(uids)
+            assert sink.store.count("measurements") == 30
+            from censorscope.ingest import rows_of
+
+            for i in (0, 17, 29):  # the very row ingest makes of that measurement
+                expected = rows_of({**measurement(i), "measurement_uid": uids[i]})[0]
+                assert sink.store.get_measurement(uids[i]) == expected
+        finally:
+            sink.close()
+    finally:
+        drop_database(engine, database)

@@ -8,7 +8,6 @@ The raw body stays reachable through the archive index (uid → can, offset, len
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +15,8 @@ from typing import Any
 import orjson
 
 from censorscope.archive.records import SpoolRecord
+from censorscope.store import open_store
+from censorscope.store.base import Store
 
 __all__ = ["StoreSink", "open_sink", "open_store_url"]
 
@@ -36,27 +37,17 @@ def _rows_function() -> RowsFn:
     return rows
 
 
-def open_store_url(url: str) -> Any:
-    """A migrated store for ``url`` (``duckdb:///path``, a bare path, or any URL the store
-    package's ``open_store`` knows)."""
+def open_store_url(url: str) -> Store:
+    """The migrated store at ``url``: any URL ``censorscope.store.open_store`` accepts
+    (``duckdb:///path``, a bare path, ``clickhouse://…``, ``clickhouse+cluster://…``)."""
 
-    store_pkg = importlib.import_module("censorscope.store")
-    opener = getattr(store_pkg, "open_store", None)
-    if opener is not None:
-        store = opener(url)
-    else:
-        from censorscope.store.duckdb_store import DuckDBStore
-
-        path = url.removeprefix("duckdb://") if url.startswith("duckdb://") else url
-        store = DuckDBStore(path)
-    store.migrate()
-    return store
+    return open_store(url)
 
 
 class StoreSink:
     """Writes spooled records into a store, one ``write_batch`` per feeder batch."""
 
-    def __init__(self, store: Any, rows: RowsFn | None = None) -> None:
+    def __init__(self, store: Store, rows: RowsFn | None = None) -> None:
         self.store = store
         self.rows = rows or _rows_function()
         self.skipped = 0

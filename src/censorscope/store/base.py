@@ -10,14 +10,14 @@ engine for the same data (the store tests assert it).
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Final, Self
 
 from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow, VerdictRow
 
-__all__ = ["AGGREGATE_KEYS", "COUNT_KEYS", "Store", "sort_aggregate"]
+__all__ = ["AGGREGATE_KEYS", "COUNT_KEYS", "FlagUpdate", "Store", "sort_aggregate"]
 
 # group-by keys query_aggregate accepts (``day`` is the UTC date of measurement_start_time)
 AGGREGATE_KEYS: Final = ("probe_cc", "probe_asn", "test_name", "day", "domain", "input",
@@ -25,6 +25,8 @@ AGGREGATE_KEYS: Final = ("probe_cc", "probe_asn", "test_name", "day", "domain", 
 # the MAT's four mutually exclusive classes, plus their sum
 COUNT_KEYS: Final = ("anomaly_count", "confirmed_count", "failure_count", "ok_count",
                      "measurement_count")
+# (measurement_uid, anomaly, confirmed, failure, blocking_type): the MAT flags of a measurement
+FlagUpdate = tuple[str, bool, bool, bool, str | None]
 
 
 class Store(abc.ABC):
@@ -61,7 +63,19 @@ class Store(abc.ABC):
         """Add verdicts of stored measurements (e.g. a re-analysis with new rules); a
         (measurement_uid, rules_version) already stored is skipped. Returns rows written."""
 
+    @abc.abstractmethod
+    def update_flags(self, rows: Sequence[FlagUpdate]) -> int:
+        """Set the MAT flags (anomaly, confirmed, failure, blocking_type) of stored measurements,
+        e.g. after a re-analysis; every other column is kept. Uids not stored are ignored; for a
+        uid repeated in ``rows`` the last wins. Returns the number of stored measurements set."""
+
     # --- reads -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def iter_uids(self, batch: int = 10_000) -> Iterator[list[str]]:
+        """Every stored measurement_uid, ascending, in lists of at most ``batch`` (each list
+        is one bounded query, so memory stays bounded and no result is held open between
+        lists: the store can be used, and written, while the iterator is suspended)."""
+
     @abc.abstractmethod
     def has(self, uids: Iterable[str]) -> set[str]:
         """The subset of ``uids`` that is stored."""
@@ -131,6 +145,16 @@ def sort_aggregate(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict
         return tuple((row[k] is not None, row[k] if row[k] is not None else 0) for k in keys)
 
     return sorted(rows, key=key)
+
+
+def latest_flags(rows: Sequence[FlagUpdate]) -> dict[str, FlagUpdate]:
+    """``rows`` by uid, the last one winning (``update_flags``' rule for repeats)."""
+    return {row[0]: row for row in rows}
+
+
+def check_batch_size(batch: int) -> None:
+    if batch < 1:
+        raise ValueError(f"iter_uids batch must be at least 1, not {batch}")
 
 
 def batch_checks(

@@ -10,12 +10,17 @@ Cluster layout (``clickhouse+cluster://…?cluster=NAME``): each shard has ``<ta
 ``Distributed`` table ``<table>`` on every shard fans out, sharded by ``cityHash64(uid)`` so all
 rows of one measurement, and any duplicates, live on the same shard (``FINAL`` is per shard).
 Migrations run on every host of the cluster (read from ``system.clusters``); no ZooKeeper.
+
+``update_flags`` has no UPDATE to use (18.16 has no mutations worth the name): it re-inserts the
+newest measurements row (read with ``FINAL``) with the new flags, and ``ReplacingMergeTree``
+keeps the row inserted last for the key, so ``FINAL`` reads see the new flags at once and merges
+drop the old row later.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,7 +30,14 @@ from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow, Ve
 
 from . import migrations, schema
 from .aggregate import aggregate_sql
-from .base import Store, batch_checks, sort_aggregate
+from .base import (
+    FlagUpdate,
+    Store,
+    batch_checks,
+    check_batch_size,
+    latest_flags,
+    sort_aggregate,
+)
 
 _ROWS: dict[str, Any] = {"measurements": MeasurementRow, "observations": ObservationRow,
                          "verdicts": VerdictRow}
@@ -167,7 +179,40 @@ class ClickHouseStore(Store):
             self._insert("verdicts", fresh)
         return len(fresh)
 
+    def update_flags(self, rows: Sequence[FlagUpdate]) -> int:
+        latest = latest_flags(rows)
+        uids = sorted(latest)
+        updated = 0
+        with self._lock:
+            for i in range(0, len(uids), _UID_CHUNK):
+                stored = self._select_where(
+                    "measurements", "measurement_uid IN %(u)s",
+                    {"u": tuple(uids[i:i + _UID_CHUNK])}, "measurement_uid")
+                new = []
+                for row in stored:
+                    _, anomaly, confirmed, failure, blocking = latest[row.measurement_uid]
+                    new.append(row._replace(anomaly=anomaly, confirmed=confirmed,
+                                            failure=failure, blocking_type=blocking))
+                self._insert("measurements", new)
+                updated += len(new)
+        return updated
+
     # --- reads -----------------------------------------------------------------------------
+    def iter_uids(self, batch: int = 10_000) -> Iterator[list[str]]:
+        check_batch_size(batch)
+        after: str | None = None
+        while True:  # keyset pages: one bounded query each, nothing held between them
+            where, params = ("", {}) if after is None else (
+                "WHERE measurement_uid > %(after)s ", {"after": after})
+            page = [uid for (uid,) in self._execute(
+                f"SELECT DISTINCT measurement_uid FROM {self.database}.measurements {where}"
+                f"ORDER BY measurement_uid LIMIT {int(batch)}", params)]
+            if page:
+                yield page
+            if len(page) < batch:
+                return
+            after = page[-1]
+
     def has(self, uids: Iterable[str]) -> set[str]:
         uid_list = list(dict.fromkeys(uids))
         found: set[str] = set()
@@ -180,11 +225,15 @@ class ClickHouseStore(Store):
         return found
 
     def _select(self, table: str, uid: str, order: str) -> list[Any]:
+        return self._select_where(table, "measurement_uid = %(u)s", {"u": uid}, order)
+
+    def _select_where(self, table: str, where: str, params: dict[str, Any],
+                      order: str) -> list[Any]:
         cols = schema.columns(table)
         kinds = [k for k, _ in schema.kinds(table)]
         rows = self._execute(
             f"SELECT {', '.join(cols)} FROM {self.database}.{table} FINAL "
-            f"WHERE measurement_uid = %(u)s ORDER BY {order}", {"u": uid})
+            f"WHERE {where} ORDER BY {order}", params)
         return [_ROWS[table]._make(_to_python(k, v) for k, v in zip(kinds, r, strict=True))
                 for r in rows]
 

@@ -9,7 +9,7 @@ measurements primary key rejects any race. One connection per store, guarded by 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -20,7 +20,14 @@ from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow, Ve
 
 from . import migrations, schema
 from .aggregate import aggregate_sql
-from .base import Store, batch_checks, sort_aggregate
+from .base import (
+    FlagUpdate,
+    Store,
+    batch_checks,
+    check_batch_size,
+    latest_flags,
+    sort_aggregate,
+)
 
 _ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
           "datetime": pa.timestamp("s"), "list": pa.list_(pa.string())}
@@ -192,7 +199,45 @@ class DuckDBStore(Store):
                 raise
         return written
 
+    def update_flags(self, rows: Sequence[FlagUpdate]) -> int:
+        """One ``UPDATE … FROM`` joined with the new flags (registered as an Arrow table)."""
+        latest = list(latest_flags(rows).values())
+        if not latest:
+            return 0
+        uid, anomaly, confirmed, failure, blocking = zip(*latest, strict=True)
+        flags = pa.table({
+            "uid": pa.array(uid, type=pa.string()), "anomaly": pa.array(anomaly, pa.bool_()),
+            "confirmed": pa.array(confirmed, pa.bool_()),
+            "failure": pa.array(failure, pa.bool_()),
+            "blocking_type": pa.array(blocking, pa.string())})
+        with self._lock:
+            self._con.register("_flags", flags)
+            try:
+                result = self._con.execute(
+                    "UPDATE measurements SET anomaly = f.anomaly, confirmed = f.confirmed, "
+                    "failure = f.failure, blocking_type = f.blocking_type FROM _flags f "
+                    "WHERE measurements.measurement_uid = f.uid").fetchall()
+            finally:
+                self._con.unregister("_flags")
+        return int(result[0][0])
+
     # --- reads -----------------------------------------------------------------------------
+    def iter_uids(self, batch: int = 10_000) -> Iterator[list[str]]:
+        check_batch_size(batch)
+        after: str | None = None
+        while True:
+            with self._lock:  # keyset pages: nothing stays pending between two of them
+                where, params = ("", []) if after is None else (
+                    "WHERE measurement_uid > ? ", [after])
+                page = [uid for (uid,) in self._con.execute(
+                    f"SELECT measurement_uid FROM measurements {where}"
+                    "ORDER BY measurement_uid LIMIT ?", [*params, batch]).fetchall()]
+            if page:
+                yield page
+            if len(page) < batch:
+                return
+            after = page[-1]
+
     def has(self, uids: Iterable[str]) -> set[str]:
         with self._lock:
             return self._existing(uids)

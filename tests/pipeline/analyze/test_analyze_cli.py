@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -81,9 +82,11 @@ def test_reprocess_is_idempotent_and_updates_flags(store: Store) -> None:
     [row] = store.get_verdicts(ir_uid)
     assert row.rule_id == "dns.blockpage_ip" and row.evidence
 
+    before = store.query_aggregate(["probe_cc", "blocking_type"])
     again = reprocess_store(store, AnalysisContext.create())
     assert (again["written"], again["skipped"]) == (0, n)
-    assert store.count("verdicts") == n
+    assert store.count("verdicts") == n and store.count("measurements") == n
+    assert store.query_aggregate(["probe_cc", "blocking_type"]) == before
 
     ctx = AnalysisContext.create()
     assert ctx.fingerprints is not None
@@ -95,9 +98,32 @@ def test_reprocess_is_idempotent_and_updates_flags(store: Store) -> None:
 
 
 def _uids(store: Store) -> list[str]:
-    from censorscope.analyze_cli import _stored_uids
+    return [uid for batch in store.iter_uids() for uid in batch]
 
-    return _stored_uids(store)
+
+def public_only(inner: Store) -> Store:
+    """A real store seen only through the ``Store`` interface (no engine internals)."""
+
+    def delegate(name: str) -> Any:
+        return lambda self, *args, **kwargs: getattr(inner, name)(*args, **kwargs)
+
+    cls = type("PublicOnly", (Store,), {name: delegate(name)
+                                        for name in Store.__abstractmethods__})
+    view: Store = cls()
+    view.url = inner.url
+    return view
+
+
+def test_reprocess_needs_only_the_public_store_api(store: Store) -> None:
+    assert ingest([str(SAMPLES / "fastpath")], store).ok
+    n = store.count("measurements")
+    public = public_only(store)
+    assert not any(hasattr(public, name) for name in ("_con", "_execute", "_insert"))
+    first = reprocess_store(public, AnalysisContext.create())
+    assert (first["measurements"], first["written"]) == (n, n)
+    flagged = sum(r["anomaly_count"] + r["confirmed_count"] + r["failure_count"]
+                  for r in store.query_aggregate(()))
+    assert flagged > 0 and store.count("measurements") == n
 
 
 def test_ingest_with_the_analyzer_then_reprocess_cli(tmp_path: Path) -> None:
@@ -111,3 +137,16 @@ def test_ingest_with_the_analyzer_then_reprocess_cli(tmp_path: Path) -> None:
     result = CliRunner().invoke(reprocess, ["--store", url])
     assert result.exit_code == 0, result.output
     assert " 0 new verdicts" in result.output  # ingest stored this version already
+
+
+def test_analyze_learns_from_a_store(tmp_path: Path) -> None:
+    """``analyze --store URL`` reads every stored measurement through the public API first."""
+    url = f"duckdb://{tmp_path / 's.duckdb'}"
+    from censorscope.store import open_store
+
+    with open_store(url) as s:
+        assert ingest([str(SAMPLES / "fastpath")], s).ok
+    result = CliRunner().invoke(analyze, ["--store", url, str(IR)])
+    assert result.exit_code == 0, result.output
+    [ir] = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert (ir["outcome"], ir["layer"], ir["confirmed"]) == ("blocked", "dns", True)
