@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import ipaddress
 import os
 import select
@@ -24,11 +23,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from dnslib import AAAA, QTYPE, RCODE, RR, A, DNSRecord
+
+from censorscope.lab.services.ca import ensure_ca, issue
 
 OK_TITLE = "Censorscope OK"
 OK_BODY = (
@@ -42,11 +39,9 @@ OK_BODY = (
 
 @dataclass
 class CA:
-    """A throwaway CA; ``issue`` writes a leaf cert+key (PEM) into ``directory``."""
+    """A throwaway CA in ``directory`` (the lab's own CA code); ``issue`` writes leaf PEMs."""
 
     directory: Path
-    key: ec.EllipticCurvePrivateKey
-    cert: x509.Certificate
 
     @property
     def ca_file(self) -> str:
@@ -54,74 +49,14 @@ class CA:
 
     @classmethod
     def create(cls, directory: Path) -> CA:
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "censorscope test CA")])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True,
-                    content_commitment=False, key_encipherment=False, data_encipherment=False,
-                    key_agreement=False, encipher_only=False, decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .sign(key, hashes.SHA256())
-        )
-        (directory / "ca.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        return cls(directory, key, cert)
+        ensure_ca(directory)
+        return cls(directory)
 
     def issue(self, label: str, names: list[str], *, expired: bool = False) -> tuple[str, str]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        if expired:
-            start, end = now - dt.timedelta(days=30), now - dt.timedelta(days=1)
-        else:
-            start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=30)
-        sans: list[x509.GeneralName] = []
-        for name in names:
-            try:
-                sans.append(x509.IPAddress(ipaddress.ip_address(name)))
-            except ValueError:
-                sans.append(x509.DNSName(name))
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
-                critical=False,
-            )
-            .sign(self.key, hashes.SHA256())
-        )
-        cert_path = self.directory / f"{label}.crt"
-        key_path = self.directory / f"{label}.key"
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        return str(cert_path), str(key_path)
+        """Cert and key paths for ``names`` (``label`` is kept for call-site readability)."""
+        del label
+        cert, key = issue(self.directory, names, "expired" if expired else "valid")
+        return str(cert), str(key)
 
 
 def server_context(cert: str, key: str) -> ssl.SSLContext:

@@ -26,7 +26,7 @@ from censorscope.lab.runtime import Lab, LabState
 from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze import AnalysisContext, analyze_batch
 from tests.e2e.labkit import lab_running, probe_run, requires_root
-from tests.e2e.test_web_connectivity_qa import CASES, EXPECTATIONS, SHARED, _qa_all_phases
+from tests.e2e.qakit import CASES, EXPECTATIONS, SHARED, qa_all_phases
 from tests.pipeline.analyze.msmkit import LAB
 from tests.pipeline.analyze.test_analyze_samples import strip_verdict_keys
 
@@ -111,7 +111,7 @@ def test_every_case_has_an_expectation() -> None:
 
 @pytest.fixture(scope="module")
 def qa_lab() -> Iterator[tuple[Lab, LabState]]:
-    with lab_running(_qa_all_phases()) as running:
+    with lab_running(qa_all_phases()) as running:
         yield running
 
 

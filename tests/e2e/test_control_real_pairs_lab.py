@@ -25,7 +25,7 @@ from censorscope.lab.runtime import Lab, LabState
 from censorscope.model.ipinfo import is_bogon
 from tests.control.test_real_pairs import PAIRS, shape_problems
 from tests.e2e.labkit import lab_running, requires_root
-from tests.e2e.test_web_connectivity_qa import SHARED, _qa_all_phases
+from tests.e2e.qakit import SHARED, qa_all_phases
 
 REPLAY = """
 import asyncio, json, sys
@@ -79,7 +79,7 @@ def replies() -> Iterator[list[dict[str, Any]]]:
     """Each request replayed with the lab in its own case's phase (the control's view of DNS
     differs in some cases, e.g. localhost everywhere); cases that change more than policies are
     replayed in the first shared phase and only their shape is compared."""
-    with lab_running(_qa_all_phases()) as (lab, state):
+    with lab_running(qa_all_phases()) as (lab, state):
         out: list[dict[str, Any]] = []
         for pair in REPLAYABLE:
             lab.phase(case_of(pair) if case_of(pair) in SHARED else SHARED[0])

@@ -23,19 +23,13 @@ from typing import Any
 
 import pytest
 
-from censorscope.lab import scenarios
 from censorscope.lab.runtime import Lab, LabState
-from censorscope.lab.schema import Scenario
 from tests.e2e.labkit import lab_running, probe_run, requires_root
+from tests.e2e.qakit import CASES, EXPECTATIONS, SHARED, qa_all_phases
 from tests.interop.conftest import load_with_oonidata
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTATIONS: dict[str, dict[str, Any]] = json.loads(
-    (ROOT / "tests" / "lab" / "qa_expectations.json").read_text()
-)["cases"]
 GOLDEN = ROOT / "tests" / "golden" / "web_connectivity" / "qa"
-EXCLUDED = {"dnsBlockingAndroidDNSCacheNoData"}
-CASES = sorted(c for c in EXPECTATIONS if c not in EXCLUDED)
 
 CLASSIC_KEYS = (
     "blocking", "accessible", "dns_consistency", "dns_experiment_failure",
@@ -44,36 +38,10 @@ CLASSIC_KEYS = (
 )
 
 
-def _topology(s: Scenario) -> dict[str, Any]:
-    """A scenario without its name, prose and phases: what the lab is built from."""
-    data = s.model_dump(mode="json")
-    for key in ("name", "description", "phases", "initial_phase", "schedule"):
-        data.pop(key, None)
-    return data
-
-
-_BASE = scenarios.load("qa.successWithHTTP")
-# Cases whose condition is only a censor policy share one lab and switch phases; a case that
-# changes DNS data or sites (e.g. websiteDownNoAddrs adds a CNAME) gets a lab of its own.
-SHARED = [c for c in CASES if _topology(scenarios.load(f"qa.{c}")) == _topology(_BASE)]
-
-
-def _qa_all_phases() -> Scenario:
-    """The QA base with each case's network condition as a phase named after the case."""
-    base = _BASE.model_dump(mode="json")
-    base["name"] = "qa-all"
-    base["phases"] = {
-        case: scenarios.load(f"qa.{case}").phases["case"].model_dump(mode="json")
-        for case in SHARED
-    }
-    base["initial_phase"] = SHARED[0]
-    return Scenario.model_validate(base)
-
-
 @pytest.fixture(scope="module")
 def qa_lab() -> Iterator[tuple[Lab, LabState]]:
     """One lab per test worker, built on first use (only cases in SHARED use it)."""
-    with lab_running(_qa_all_phases()) as running:
+    with lab_running(qa_all_phases()) as running:
         yield running
 
 

@@ -26,6 +26,7 @@ from censorscope.cli.main import cli
 from censorscope.probe.queue import UploadQueue
 from censorscope.store import open_store
 from tests.collector.helpers import CollectorProcess
+from tests.net.loopback import read_request
 from tests.probe.conftest import closed_port
 
 EXE = Path(sys.executable).with_name("censorscope")
@@ -148,29 +149,8 @@ class HoldingProxy:
             self._threads.append(thread)
             thread.start()
 
-    @staticmethod
-    def _read_request(client: socket.socket) -> bytes:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = client.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(body) < length:
-            chunk = client.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        return head + b"\r\n\r\n" + body
-
     def _serve(self, client: socket.socket) -> None:
-        request = self._read_request(client)
+        request = read_request(client)
         with socket.create_connection(("127.0.0.1", self.upstream)) as up:
             up.sendall(request)
             answer = b""

@@ -17,7 +17,9 @@ from typing import Any, Final, Self
 
 from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow, VerdictRow
 
-__all__ = ["AGGREGATE_KEYS", "COUNT_KEYS", "FlagUpdate", "Store", "sort_aggregate"]
+__all__ = [
+    "AGGREGATE_KEYS", "COUNT_KEYS", "FlagUpdate", "Store", "aggregate_result", "sort_aggregate",
+]
 
 # group-by keys query_aggregate accepts (``day`` is the UTC date of measurement_start_time)
 AGGREGATE_KEYS: Final = ("probe_cc", "probe_asn", "test_name", "day", "domain", "input",
@@ -145,6 +147,17 @@ def sort_aggregate(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict
         return tuple((row[k] is not None, row[k] if row[k] is not None else 0) for k in keys)
 
     return sorted(rows, key=key)
+
+
+def aggregate_result(
+    names: Sequence[str], rows: Sequence[Sequence[Any]], keys: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Engine result rows → ``query_aggregate``'s dicts (counts as int), sorted by ``keys``."""
+    result = [
+        {n: (int(v) if n.endswith("_count") else v) for n, v in zip(names, r, strict=True)}
+        for r in rows
+    ]
+    return sort_aggregate(result, keys)
 
 
 def latest_flags(rows: Sequence[FlagUpdate]) -> dict[str, FlagUpdate]:

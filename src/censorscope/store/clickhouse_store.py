@@ -33,10 +33,10 @@ from .aggregate import aggregate_sql
 from .base import (
     FlagUpdate,
     Store,
+    aggregate_result,
     batch_checks,
     check_batch_size,
     latest_flags,
-    sort_aggregate,
 )
 
 _ROWS: dict[str, Any] = {"measurements": MeasurementRow, "observations": ObservationRow,
@@ -277,11 +277,7 @@ class ClickHouseStore(Store):
             since=since, until=until, probe_cc=probe_cc, probe_asn=probe_asn,
             test_name=test_name, domain=domain)
         rows, types = self._execute(sql, params, with_column_types=True)
-        names = [n for n, _ in types]
-        result = [{n: (int(v) if n.endswith("_count") else v) for n, v in zip(names, r,
-                                                                            strict=True)}
-                  for r in rows]
-        return sort_aggregate(result, keys)
+        return aggregate_result([n for n, _ in types], rows, keys)
 
     def close(self) -> None:
         with self._lock:

@@ -23,10 +23,10 @@ from .aggregate import aggregate_sql
 from .base import (
     FlagUpdate,
     Store,
+    aggregate_result,
     batch_checks,
     check_batch_size,
     latest_flags,
-    sort_aggregate,
 )
 
 _ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
@@ -293,10 +293,7 @@ class DuckDBStore(Store):
             cur = self._con.execute(sql, params)
             names = [d[0] for d in cur.description]
             rows = cur.fetchall()
-        result = [{n: (int(v) if n.endswith("_count") else v) for n, v in zip(names, r,
-                                                                            strict=True)}
-                  for r in rows]
-        return sort_aggregate(result, keys)
+        return aggregate_result(names, rows, keys)
 
     def close(self) -> None:
         with self._lock:
