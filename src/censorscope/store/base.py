@@ -15,7 +15,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Final, Self
 
-from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow, VerdictRow
+from censorscope.model.rows import MeasurementRow, ObservationRow, VerdictRow
 
 __all__ = [
     "AGGREGATE_KEYS", "COUNT_KEYS", "FlagUpdate", "Store", "aggregate_result", "sort_aggregate",

@@ -26,7 +26,7 @@ from typing import Any
 
 from clickhouse_driver import Client
 
-from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow, VerdictRow
+from censorscope.model.rows import MeasurementRow, ObservationRow, VerdictRow
 
 from . import migrations, schema
 from .aggregate import aggregate_sql

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow, VerdictRow
+from censorscope.model.rows import MeasurementRow, ObservationRow, VerdictRow
 
 from . import migrations, schema
 from .aggregate import aggregate_sql

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from censorscope.pipeline.observe.rows import ROW_COLUMNS
+from censorscope.model.rows import ROW_COLUMNS
 
 TABLES: Final = ("measurements", "observations", "verdicts")
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from censorscope.model.ipinfo import ASNTable, is_bogon
-from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow
+from censorscope.model.rows import MeasurementRow, ObservationRow
 
 from .fingerprints import FingerprintSource, default_fingerprints
 
@@ -98,6 +98,23 @@ class AnalysisContext:
                                  if o.origin == "control" and o.dns_answer and o.port is None}
             if obs.ip in ctrl_resolved:
                 tls_valid.setdefault(obs.ip, set()).add(name)
+
+    def merge(self, other: AnalysisContext) -> None:
+        """Add the facts ``other`` learnt (another worker's share of the same input) to these.
+
+        Learning is order-free (sets of facts), so learning A then B, B then A, or A and B in
+        two contexts merged afterwards gives the same context.
+        """
+        for ip, names in other.tls_valid.items():
+            self.tls_valid.setdefault(ip, set()).update(names)
+        for key, names in other.tls_from_network.items():
+            self.tls_from_network.setdefault(key, set()).update(names)
+
+    def facts_only(self) -> AnalysisContext:
+        """A copy holding only the learnt facts (no fingerprints, caches or tables): what a
+        worker process sends back to be merged."""
+        return AnalysisContext(fingerprints=None, tls_valid=self.tls_valid,
+                               tls_from_network=self.tls_from_network)
 
     def valid_tls_for(self, ip: str, name: str) -> bool:
         """True if ``ip`` completed a handshake with a valid certificate for ``name``."""

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from functools import lru_cache
 
 from censorscope.model.verdict import LayerVerdict
-from censorscope.pipeline.observe.rows import ObservationRow
+from censorscope.model.rows import ObservationRow
 
 from .context import AnalysisContext
 from .mechanisms import layer_verdict, tcp_mechanism, tls_mechanism

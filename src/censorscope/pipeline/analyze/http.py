@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from censorscope.model.verdict import LayerVerdict
-from censorscope.pipeline.observe.rows import ObservationRow
+from censorscope.model.rows import ObservationRow
 
 from .context import AnalysisContext
 from .endpoints import endpoint

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from censorscope.model.verdict import Layer, LayerVerdict, Outcome, Verdict
-from censorscope.pipeline.observe.rows import MeasurementRow, ObservationRow
+from censorscope.model.rows import MeasurementRow, ObservationRow
 
 from .rules import RULES_VERSION
 

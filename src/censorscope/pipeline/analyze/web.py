@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from censorscope.model.verdict import LayerVerdict, Outcome, Verdict
-from censorscope.pipeline.observe.rows import ObservationRow
+from censorscope.model.rows import ObservationRow
 
 from .context import AnalysisContext
 from .dns import analyze_dns

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from censorscope.pipeline.observe.rows import ObservationRow
+from censorscope.model.rows import ObservationRow
 
 __all__ = ["ControlView", "Lookup", "WebView", "ascii_name", "build_view"]
 

@@ -19,7 +19,7 @@ from .meta import (
     with_verdict,
 )
 from .probe import probe_observations
-from .rows import ROW_COLUMNS, MeasurementRow, ObservationRow, VerdictRow
+from censorscope.model.rows import ROW_COLUMNS, MeasurementRow, ObservationRow, VerdictRow
 
 __all__ = [
     "ROW_COLUMNS",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .probe import as_text, bogon, split_address
-from .rows import ObservationRow, make_observation
+from censorscope.model.rows import ObservationRow, make_observation
 
 __all__ = ["control_observations"]
 

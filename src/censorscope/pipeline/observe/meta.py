@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from censorscope.pipeline.observe.rows import MeasurementRow, VerdictRow
+from censorscope.model.rows import MeasurementRow, VerdictRow
 
 __all__ = [
     "input_and_domain",

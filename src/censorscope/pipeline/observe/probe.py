@@ -26,7 +26,7 @@ import orjson
 
 from censorscope.model.ipinfo import is_bogon
 
-from .rows import ObservationRow, make_observation
+from censorscope.model.rows import ObservationRow, make_observation
 
 __all__ = ["BODY_KEEP_BYTES", "as_text", "body_facts", "body_text", "bogon", "headers_json",
            "probe_observations", "split_address"]

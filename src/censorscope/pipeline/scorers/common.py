@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from censorscope.model.verdict import LAYERS, Layer, LayerVerdict, Verdict
 from censorscope.pipeline.analyze.subject import Subject
-from censorscope.pipeline.observe.rows import ObservationRow
+from censorscope.model.rows import ObservationRow
 
 from .rules import SCORER_RULES_BY_ID, SCORER_RULES_VERSION
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
-from censorscope.pipeline.observe.rows import ObservationRow
+from censorscope.model.rows import ObservationRow
 
 from .common import (
     Failure,

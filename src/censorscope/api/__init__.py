@@ -1,1 +1,0 @@
-"""api (see docs/architecture.md)."""

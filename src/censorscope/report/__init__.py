@@ -1,1 +1,0 @@
-"""report (see docs/architecture.md)."""

@@ -1,1 +1,0 @@
-"""web (see docs/architecture.md)."""
