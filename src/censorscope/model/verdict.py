@@ -2,7 +2,8 @@
 
 A :class:`Verdict` names the outcome, the layer of the first interference, the mechanism (a
 stable taxonomy), the rule that decided and the rules version, the fingerprints that confirmed
-it, and evidence sentences a person can check. OONI's ``blocking`` and the MAT flags
+it, and evidence a person can check (:class:`~censorscope.model.evidence.Evidence`: a
+sentence rendered from the structured facts it states). OONI's ``blocking`` and the MAT flags
 (``anomaly``/``confirmed``/``failure``) are derived from it for compatibility.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
+
+from .evidence import Evidence
 
 Outcome = Literal["ok", "blocked", "down", "impaired", "insufficient"]
 Layer = Literal["dns", "tcp", "tls", "http", "throttling"]
@@ -42,7 +45,7 @@ class LayerVerdict:
     outcome: Outcome
     mechanism: str | None
     rule_id: str
-    evidence: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class Verdict:
     rules_version: str
     fingerprints: tuple[str, ...] = ()
     fingerprints_version: str | None = None
-    evidence: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
     layers: tuple[LayerVerdict, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -99,10 +102,12 @@ class Verdict:
             "rules_version": self.rules_version,
             "fingerprints": list(self.fingerprints),
             "fingerprints_version": self.fingerprints_version,
-            "evidence": list(self.evidence),
+            "evidence": [e.text for e in self.evidence],
+            "evidence_data": [e.to_json() for e in self.evidence],
             "layers": [
                 {"layer": lv.layer, "outcome": lv.outcome, "mechanism": lv.mechanism,
-                 "rule_id": lv.rule_id, "evidence": list(lv.evidence)}
+                 "rule_id": lv.rule_id, "evidence": [e.text for e in lv.evidence],
+                 "evidence_data": [e.to_json() for e in lv.evidence]}
                 for lv in self.layers
             ],
         }

@@ -87,7 +87,7 @@ def to_verdict_row(v: Verdict) -> VerdictRow:
         measurement_uid=v.measurement_uid, rules_version=stored_version(v), outcome=v.outcome,
         layer=v.layer, mechanism=v.mechanism, blocking=text, anomaly=v.anomaly,
         confirmed=v.confirmed, failure=v.failure, rule_id=v.rule_id,
-        fingerprints=list(v.fingerprints), evidence=list(v.evidence))
+        fingerprints=list(v.fingerprints), evidence=[e.text for e in v.evidence])
 
 
 def ingest_analyzer(ctx: AnalysisContext | None = None

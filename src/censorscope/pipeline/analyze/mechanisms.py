@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from censorscope.model.evidence import Evidence
 from censorscope.model.verdict import LayerVerdict
+from censorscope.pipeline.evidence import unstructured
 
 from .rules import rule
 
@@ -51,10 +53,12 @@ def http_mechanism(failure: str | None) -> str | None:
     return _HTTP.get(failure or "")
 
 
-def layer_verdict(rule_id: str, evidence: Sequence[str] = (), mechanism: str | None = None
+def layer_verdict(rule_id: str, evidence: Sequence[Evidence | str] = (),
+                  mechanism: str | None = None
                   ) -> LayerVerdict:
     """The verdict of ``rule_id``'s layer; ``mechanism`` fills a ``"*"`` rule."""
     r = rule(rule_id)
     assert r.layer is not None and r.outcome is not None, rule_id
     mech = mechanism if r.mechanism == "*" else r.mechanism
-    return LayerVerdict(r.layer, r.outcome, mech, rule_id, tuple(evidence))
+    items = tuple(e if isinstance(e, Evidence) else unstructured(e) for e in evidence)
+    return LayerVerdict(r.layer, r.outcome, mech, rule_id, items)

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from censorscope.model.verdict import Layer, LayerVerdict, Outcome, Verdict
+from censorscope.model.evidence import Evidence
 from censorscope.model.rows import MeasurementRow, ObservationRow
+from censorscope.model.verdict import Layer, LayerVerdict, Outcome, Verdict
+from censorscope.pipeline.evidence import unstructured
 
 from .rules import RULES_VERSION
 
@@ -62,7 +64,7 @@ class Subject:
         rule_id: str,
         layer: Layer | None = None,
         mechanism: str | None = None,
-        evidence: Sequence[str] = (),
+        evidence: Sequence[Evidence | str] = (),
         layers: Sequence[LayerVerdict] = (),
         fingerprints: Sequence[str] = (),
         fingerprints_version: str | None = None,
@@ -83,5 +85,6 @@ class Subject:
             anomaly=anomaly, confirmed=confirmed, failure=failure,
             rule_id=rule_id, rules_version=rules_version,
             fingerprints=tuple(fingerprints), fingerprints_version=fingerprints_version,
-            evidence=tuple(evidence), layers=tuple(layers),
+            evidence=tuple(e if isinstance(e, Evidence) else unstructured(e) for e in evidence),
+            layers=tuple(layers),
         )

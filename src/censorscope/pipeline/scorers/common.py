@@ -15,9 +15,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from censorscope.model.evidence import Evidence
+from censorscope.model.rows import ObservationRow
 from censorscope.model.verdict import LAYERS, Layer, LayerVerdict, Verdict
 from censorscope.pipeline.analyze.subject import Subject
-from censorscope.model.rows import ObservationRow
+from censorscope.pipeline.evidence import unstructured
 
 from .rules import SCORER_RULES_BY_ID, SCORER_RULES_VERSION
 
@@ -180,7 +182,7 @@ def url_host(url: str | None) -> str | None:
 
 
 def decide(subject: Subject, ctx: AnalysisContext | None, rule_id: str, *,
-           failure: Failure | None = None, evidence: Sequence[str] = (),
+           failure: Failure | None = None, evidence: Sequence[Evidence | str] = (),
            fingerprints: Sequence[str] = ()) -> Verdict:
     """The verdict of ``rule_id``: outcome from the rule table; a ``"*"`` layer or mechanism
     from ``failure``. One :class:`LayerVerdict` for the deciding layer."""
@@ -193,10 +195,10 @@ def decide(subject: Subject, ctx: AnalysisContext | None, rule_id: str, *,
     mech = rule.mechanism
     if mech == "*":
         mech = mechanism(failure[0], failure[1]) if failure else None
-    layers = (LayerVerdict(layer, rule.outcome, mech, rule_id, tuple(evidence)),) if layer \
-        else ()
+    items = tuple(e if isinstance(e, Evidence) else unstructured(e) for e in evidence)
+    layers = (LayerVerdict(layer, rule.outcome, mech, rule_id, items),) if layer else ()
     version = ctx.fingerprints_version if ctx is not None else None
     return subject.verdict(rule.outcome, rule_id=rule_id, layer=layer, mechanism=mech,
-                           evidence=tuple(evidence), layers=layers,
+                           evidence=items, layers=layers,
                            fingerprints=tuple(fingerprints), fingerprints_version=version,
                            rules_version=SCORER_RULES_VERSION)

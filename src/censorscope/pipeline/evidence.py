@@ -1,0 +1,126 @@
+"""Claims: how each kind of evidence statement is worded and how it is checked.
+
+Every :class:`~censorscope.model.evidence.Evidence` a scorer emits is made with :func:`say`,
+which renders the sentence from the facts with the claim's template (lists are joined with
+", "). Every claim registers a checker (:func:`claim`) that verifies the facts against the
+measurement (:class:`Facts`: its rows, the raw dict when at hand, and a look-up of the
+measurements cited as context). :func:`check_verdict` runs them over a verdict and its
+layers and returns the false statements (empty: every statement is true).
+
+A statement made without facts (a plain string given where evidence is expected) becomes the
+claim ``unstructured``, which the checker always reports: evidence must be data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from censorscope.model.evidence import Evidence, Source
+from censorscope.model.rows import MeasurementRow, ObservationRow
+from censorscope.model.verdict import Verdict
+
+__all__ = ["CLAIMS", "Claim", "Facts", "check_verdict", "claim", "render", "say",
+           "unstructured"]
+
+UNSTRUCTURED: Final = "unstructured"
+
+Lookup = Callable[[str], "tuple[MeasurementRow, Sequence[ObservationRow]] | None"]
+Checker = Callable[[Evidence, "Facts"], "str | None"]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a checker may consult: the measurement's rows, its raw dict (None when re-scoring
+    stored rows) and ``lookup`` (uid → rows of another measurement, for context claims)."""
+
+    meta: MeasurementRow
+    observations: Sequence[ObservationRow]
+    raw: Mapping[str, Any] | None = None
+    lookup: Lookup | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A kind of statement: its id, sentence template and checker."""
+
+    claim_id: str
+    template: str
+    check: Checker
+
+
+CLAIMS: dict[str, Claim] = {}
+
+
+def claim(claim_id: str, template: str) -> Callable[[Checker], Checker]:
+    """Register ``claim_id`` with its sentence ``template`` (``str.format`` fields named after
+    the facts) and the decorated checker (returns None when the facts hold, else why not)."""
+
+    def register(check: Checker) -> Checker:
+        if claim_id in CLAIMS:
+            raise ValueError(f"claim {claim_id!r} registered twice")
+        CLAIMS[claim_id] = Claim(claim_id, template, check)
+        return check
+
+    return register
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+def render(template: str, facts: Mapping[str, Any]) -> str:
+    """The sentence for ``facts`` (lists joined with ", ")."""
+    return template.format_map({k: _shown(v) for k, v in facts.items()})
+
+
+def say(claim_id: str, *, source: Source = "probe", context_uids: Sequence[str] = (),
+        context_count: int = 0, **facts: Any) -> Evidence:
+    """An evidence item of the registered claim ``claim_id`` stating ``facts``."""
+    c = CLAIMS[claim_id]
+    return Evidence(claim=claim_id, text=render(c.template, facts), facts=facts,
+                    source=source, context_uids=tuple(context_uids),
+                    context_count=context_count)
+
+
+def unstructured(text: str) -> Evidence:
+    """A sentence without facts (reported by :func:`check_verdict`)."""
+    return Evidence(claim=UNSTRUCTURED, text=text)
+
+
+def check_verdict(verdict: Verdict, facts: Facts) -> list[str]:
+    """Every false or uncheckable statement of ``verdict`` (and its layers), as
+    ``"<claim>: <why>: <text>"``; empty when all hold."""
+    problems: list[str] = []
+    items = list(verdict.evidence) + [e for lv in verdict.layers for e in lv.evidence]
+    for ev in items:
+        why = _check_one(ev, facts)
+        if why is not None:
+            problems.append(f"{ev.claim}: {why}: {ev.text}")
+    return problems
+
+
+def _check_one(ev: Evidence, facts: Facts) -> str | None:
+    if ev.claim == UNSTRUCTURED:
+        return "a statement without facts"
+    c = CLAIMS.get(ev.claim)
+    if c is None:
+        return "unknown claim"
+    if render(c.template, ev.facts) != ev.text:
+        return "the sentence is not the rendering of its facts"
+    if ev.source == "context":
+        if not ev.context_uids or ev.context_count < len(ev.context_uids):
+            return "context without the measurements it came from"
+        if facts.lookup is None:
+            return "context cannot be checked without a look-up"
+        for uid in ev.context_uids:
+            other = facts.lookup(uid)
+            if other is None:
+                return f"cited measurement {uid} is unknown"
+            if other[0].probe_asn != facts.meta.probe_asn:
+                return f"cited measurement {uid} is from AS{other[0].probe_asn}, not " \
+                       f"AS{facts.meta.probe_asn}"
+    return c.check(ev, facts)
