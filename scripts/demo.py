@@ -11,7 +11,7 @@
    prints, per phase and network, the verdict and the evidence of the first blocked one.
 
 Everything lands in ``out/demo/`` (JSONL copies, the collector's archive, ``censorscope.duckdb``).
-The lab is always torn down at the end. Run as root: ``sudo bash scripts/demo.sh``.
+The lab is always torn down at the end. Run as root: ``bash scripts/demo.sh``.
 """
 
 from __future__ import annotations

@@ -14,10 +14,13 @@ if ((${#missing[@]})); then
     echo "setup: missing Debian packages (${missing[*]}); run as root to install them" >&2
   fi
 fi
+# pip on machines whose global config lists local mirror folders that do not exist warns about
+# each of them; those lines say nothing about this project, so they are left out.
+quiet_pip() { "$@" 2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2); }
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/pip install -q --upgrade pip >/dev/null
-.venv/bin/pip install -q -e ".[lab,test]"
+quiet_pip .venv/bin/pip install -q --upgrade pip >/dev/null
+quiet_pip .venv/bin/pip install -q -e ".[lab,test]"
 # OONI's own Python models pin old dependencies (click~=8.0), so the interop tests load our
 # measurements with them from a separate virtualenv.
 if [ ! -x .venv-oonidata/bin/python ]; then python3 -m venv .venv-oonidata; fi
-.venv-oonidata/bin/python -c "import oonidata" 2>/dev/null || .venv-oonidata/bin/pip install -q "oonidata==0.3.0"
+.venv-oonidata/bin/python -c "import oonidata" 2>/dev/null || quiet_pip .venv-oonidata/bin/pip install -q "oonidata==0.3.0"
