@@ -120,7 +120,10 @@ def _flags(uid: str) -> VerdictRow:
                       blocking="dns" if anomaly else "false", anomaly=anomaly,
                       confirmed=confirmed, failure=failure, rule_id=f"r{h % 7}",
                       fingerprints=[f"fp{h % 3}"] if confirmed else [],
-                      evidence=[f"sentence {h}"])
+                      evidence=[f"sentence {h}"],
+                      evidence_data=None if h % 5 == 0 else orjson.dumps([{
+                          "claim": "keys.value", "source": "probe", "text": f"sentence {h}",
+                          "facts": {"key": "test_keys.x", "value": h}}]).decode())
 
 
 def dataset(copies: int = 3) -> tuple[list[MeasurementRow], list[ObservationRow],

@@ -118,7 +118,9 @@ class VerdictRow(NamedTuple):
 
     ``blocking`` is OONI's value as text (``"false"``, ``"dns"``, ``"tcp_ip"``,
     ``"http-failure"``, ``"http-diff"``, ``"tls"``) or None. One row per
-    (measurement_uid, rules_version).
+    (measurement_uid, rules_version). ``evidence_data`` is the evidence as data: the JSON
+    text of ``[e.to_json() for e in verdict.evidence]`` (claim, source, text, facts; migration
+    3), None for rows written before it.
     """
 
     measurement_uid: str
@@ -133,6 +135,7 @@ class VerdictRow(NamedTuple):
     rule_id: str | None
     fingerprints: list[str]
     evidence: list[str]
+    evidence_data: str | None = None
 
 
 _MEASUREMENT_TYPES: Final[dict[str, str]] = {
@@ -178,6 +181,7 @@ _VERDICT_TYPES: Final[dict[str, str]] = {
     "measurement_uid": "str", "rules_version": "str", "outcome": "str", "layer": "str?",
     "mechanism": "str?", "blocking": "str?", "anomaly": "bool", "confirmed": "bool",
     "failure": "bool", "rule_id": "str?", "fingerprints": "list", "evidence": "list",
+    "evidence_data": "str?",
 }
 
 ROW_COLUMNS: Final[dict[str, dict[str, str]]] = {

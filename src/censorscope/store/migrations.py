@@ -35,6 +35,7 @@ class Migration:
 # created without them, so that every store, old or new, reaches the same schema the same way.
 ADDED_COLUMNS: Final[dict[int, dict[str, tuple[str, ...]]]] = {
     2: {"observations": ("http_response_headers", "http_response_body")},
+    3: {"verdicts": ("evidence_data",)},
 }
 
 
@@ -100,6 +101,8 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "measurements, observations, verdicts", _duckdb_initial, _clickhouse_initial),
     Migration(2, "observations: HTTP response headers and small bodies (fingerprints)",
               _duckdb_add(2), _clickhouse_add(2)),
+    Migration(3, "verdicts: evidence as data (JSON claims, sources and facts)",
+              _duckdb_add(3), _clickhouse_add(3)),
 )
 
 LATEST: Final = MIGRATIONS[-1].version

@@ -38,9 +38,9 @@ def test_version_1_store_is_upgraded(tmp_path: Path) -> None:
 
     with open_store(f"duckdb://{path}", migrate=False) as store:
         assert store.schema_version() == 1
-        assert store.migrate() == [2]
+        assert store.migrate() == [m.version for m in migrations.MIGRATIONS[1:]]
         assert store.migrate() == []
-        assert store.schema_version() == migrations.LATEST == 2
+        assert store.schema_version() == migrations.LATEST >= 2
         assert ingest([str(BLOCKPAGE)], store).ok
         rows = [o for uid in _uids(store) for o in store.get_observations(uid)]
         assert any(o.http_response_body and "<" in o.http_response_body for o in rows)

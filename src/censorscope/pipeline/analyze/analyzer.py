@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import orjson
+
 from censorscope.model.verdict import Verdict
 from censorscope.pipeline.observe import (
     MeasurementRow,
@@ -80,14 +82,15 @@ def stored_version(v: Verdict) -> str:
 
 def to_verdict_row(v: Verdict) -> VerdictRow:
     """The store's row for ``v`` (``blocking`` as OONI's text value; ``rules_version`` as
-    :func:`stored_version`)."""
+    :func:`stored_version`; ``evidence_data`` the JSON text of the evidence items as data)."""
     blocking = v.blocking
     text = None if blocking is None else ("false" if blocking is False else str(blocking))
     return VerdictRow(
         measurement_uid=v.measurement_uid, rules_version=stored_version(v), outcome=v.outcome,
         layer=v.layer, mechanism=v.mechanism, blocking=text, anomaly=v.anomaly,
         confirmed=v.confirmed, failure=v.failure, rule_id=v.rule_id,
-        fingerprints=list(v.fingerprints), evidence=[e.text for e in v.evidence])
+        fingerprints=list(v.fingerprints), evidence=[e.text for e in v.evidence],
+        evidence_data=orjson.dumps([e.to_json() for e in v.evidence]).decode())
 
 
 def ingest_analyzer(ctx: AnalysisContext | None = None
