@@ -160,10 +160,10 @@ def test_cli_reports_and_exit_status(tmp_path: Path) -> None:
     url = f"duckdb://{tmp_path / 'cli.duckdb'}"
     result = CliRunner().invoke(ingest_cmd, [str(good), "--store", url, "--no-progress"])
     assert result.exit_code == 1, result.output
-    assert f"{good}:4: malformed JSON" in result.output
-    assert "3 new" in result.output
+    assert f"{good}:4: malformed JSON" in result.stderr  # per-line problems on stderr
+    assert "3 new" in result.stdout
     result = CliRunner().invoke(ingest_cmd, [str(good), "--store", url, "--json"])
-    report = orjson.loads(result.output)
+    report = orjson.loads(result.stdout)
     assert (report["ingested"], report["duplicates"], report["errors"]) == (0, 3, 1)
 
 

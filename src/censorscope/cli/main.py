@@ -16,11 +16,11 @@ from censorscope import __version__
 # name -> (module, attribute, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "analyze": (
-        "censorscope.analyze_cli", "analyze",
+        "censorscope.ingest.analyze_cli", "analyze",
         "Print one explainable verdict per measurement (JSONL or table).",
     ),
     "reprocess": (
-        "censorscope.analyze_cli", "reprocess",
+        "censorscope.ingest.analyze_cli", "reprocess",
         "Re-score stored observations with the current rules and fingerprints.",
     ),
     "lab": ("censorscope.lab.cli", "lab", "Build and drive the censorship lab (needs root)."),

@@ -1,8 +1,15 @@
 """``censorscope ingest PATH… [--store URL]``: import OONI data files into the store.
 
-Prints one line per file (new / duplicate / skipped / errors, or why it is unsupported) and
-the problems found (``file:line: message``); ``--json`` prints the report as JSON instead.
-Exit status 1 when a record was broken (the rest is ingested anyway), else 0.
+Verdicts come from the two-pass engine (``censorscope.ingest.stream``): the facts of the whole
+input are learnt before any measurement is scored, so a verdict does not depend on the order of
+the files; ``--jobs N`` decodes, observes and scores in N worker processes. Rows are written in
+batches, each one transaction: an interrupted ingest keeps every batch written, and rerunning it
+adds the rest (the store is idempotent by measurement_uid).
+
+Problems are printed on stderr as they are found (``file:line: message``); stdout gets one line
+per file (new / duplicate / skipped / errors, or why it is unsupported) and the totals, or the
+report as JSON with ``--json``. Exit status 1 when a record was broken (the rest is ingested
+anyway), 2 for usage errors and a store that cannot be opened, 130 when interrupted, else 0.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from censorscope.store import default_url, open_store
 
 from .driver import IngestReport
 from .driver import ingest as run_ingest
+from .stream import default_jobs
 
 
 def _print_report(report: IngestReport) -> None:
@@ -25,8 +33,6 @@ def _print_report(report: IngestReport) -> None:
         else:
             click.echo(f"{f.path}: {f.ingested} new, {f.duplicates} duplicate, "
                        f"{f.skipped} skipped, {f.errors} errors")
-        for problem in f.problems:
-            click.echo(f"  {problem}")
     totals = report.as_dict()
     rate = totals["records"] / report.seconds if report.seconds else 0.0
     click.echo(
@@ -46,20 +52,35 @@ def _print_report(report: IngestReport) -> None:
               help="Progress line on stderr (default: when stderr is a terminal).")
 @click.option("--analyze/--no-analyze", "analyze", default=True, show_default=True,
               help="Score each measurement as it goes in (verdict rows and MAT flags).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None,
+              help="Worker processes (default: the usable cores).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def ingest(paths: tuple[str, ...], store_url: str | None, batch_size: int,
-           progress: bool | None, analyze: bool, as_json: bool) -> None:
+           progress: bool | None, analyze: bool, jobs: int | None, as_json: bool) -> None:
     """Import OONI measurements: JSONL(.gz), post-cans (.tar.gz), JSON files, or
     directories laid out like OONI's bucket (raw/YYYYMMDD/HH/CC/testname/)."""
     show = sys.stderr.isatty() if progress is None else progress
-    with open_store(store_url or default_url()) as store:
-        analyzer = None
-        if analyze:
-            from censorscope.pipeline.analyze import ingest_analyzer
+    url = store_url or default_url()
+    try:
+        store = open_store(url)
+    except Exception as exc:  # any failure to open: one line, no traceback
+        click.echo(f"censorscope: cannot open the store {url}: {exc}", err=True)
+        sys.exit(2)
 
-            analyzer = ingest_analyzer()
-        report = run_ingest(paths, store, batch_size=batch_size, progress=show,
-                            analyze=analyzer)
+    def problem(text: str) -> None:
+        if show:
+            click.echo("", err=True)  # off the progress line
+        click.echo(text, err=True)
+
+    try:
+        with store:
+            report = run_ingest(paths, store, batch_size=batch_size, progress=show,
+                                analyze=analyze, jobs=jobs or default_jobs(),
+                                on_problem=problem)
+    except KeyboardInterrupt:
+        click.echo("censorscope ingest: interrupted (the batches written are kept; rerun "
+                   "to add the rest)", err=True)
+        sys.exit(130)
     if as_json:
         click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:

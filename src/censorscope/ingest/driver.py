@@ -1,6 +1,9 @@
 """The ingest driver: files → records → measurement + observation (+ verdict) rows → store.
 
-Streaming with bounded memory: records are decoded one at a time and rows are written in
+Streaming with bounded memory (``censorscope.ingest.stream``): with verdicts, pass 1 decodes
+every record once, builds its rows and learns the cross-measurement facts, spilling the rows
+to a temporary file; pass 2 scores them with the facts of the whole input (so a verdict does
+not depend on the order of the input) and the rows are written in
 batches (``batch_size`` measurements, ``batch_bytes`` of raw JSON or ``MAX_BATCH_OBSERVATIONS``
 observation rows, whichever comes first). Large batches are cheaper: DuckDB writes a
 transaction that appends at least a row group (122,880 rows) straight to the database file
@@ -14,28 +17,24 @@ partial rows. Re-ingesting adds nothing (the store is idempotent by measurement_
 from __future__ import annotations
 
 import gc
-import tarfile
 import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from censorscope.pipeline.analyze import AnalysisContext
 from censorscope.pipeline.observe import (
     MeasurementRow,
     ObservationRow,
     VerdictRow,
-    is_measurement,
     measurement_row,
     observe,
     with_verdict,
 )
 from censorscope.store.base import Store
 
-from .readers import RawRecord, UnsupportedFormat, expand_paths, read_records
+from .readers import RawRecord
+from .stream import ContextSettings, Listener, stream
 from .uid import measurement_uid
 
 __all__ = ["Analyzer", "FileReport", "IngestReport", "ingest", "rows_of"]
@@ -103,22 +102,6 @@ class IngestReport:
         }
 
 
-def _unwrap(obj: Any) -> tuple[Any, str | None]:
-    """A measurement out of a ``{"format": "json", "content": …}`` post; (None, why) if not."""
-    if isinstance(obj, dict) and "content" in obj and "format" in obj and "test_keys" not in obj:
-        fmt = obj.get("format")
-        if fmt != "json":
-            return None, f"post in format {fmt!r} is not supported (legacy YAML)"
-        content = obj.get("content")
-        if isinstance(content, str | bytes):
-            try:
-                content = orjson.loads(content)
-            except orjson.JSONDecodeError as exc:
-                return None, f"malformed JSON in post content: {exc}"
-        return content, None
-    return obj, None
-
-
 def rows_of(msm: dict[str, Any], record: RawRecord | None = None, *,
             analyze: Analyzer | None = None
             ) -> tuple[MeasurementRow, list[ObservationRow], list[VerdictRow]]:
@@ -181,26 +164,6 @@ class _Progress:
             self.stream.flush()
 
 
-@contextmanager
-def _batched_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the ingest loop; ``_flush`` collects instead.
-
-    Decoding allocates thousands of containers per measurement while a batch keeps ~10^4 row
-    tuples alive, so the automatic collector would re-scan the batch over and over (about a
-    fifth of the ingest time). Objects alive at the start are frozen (not re-scanned); cyclic
-    garbage lives at most until the end of its batch, so memory stays bounded.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        if enabled:
-            gc.enable()
-
-
 def _flush(store: Store, batch: _Batch) -> None:
     """Write ``batch``, count its new and duplicate measurements, and empty it."""
     if not batch.measurements:
@@ -224,24 +187,37 @@ def _flush(store: Store, batch: _Batch) -> None:
         gc.collect()
 
 
-def _measurements(record: RawRecord, report: FileReport) -> Iterator[tuple[int | None, Any]]:
-    """(index in the record's list or None, decoded object) for the record; lists of
-    measurements are expanded (``_where`` names the place, for messages)."""
-    try:
-        obj = orjson.loads(record.data)
-    except orjson.JSONDecodeError as exc:
-        report.records += 1
-        report.problem(record.where, f"malformed JSON: {exc}", error=True)
-        return
-    if isinstance(obj, list):
-        yield from enumerate(obj)
-    else:
-        yield None, obj
+class _Reports(Listener):
+    """Fills the per-file reports from what the engine reads."""
 
+    def __init__(self, report: IngestReport, bar: _Progress,
+                 on_problem: Callable[[str], None] | None) -> None:
+        self.report, self.bar, self.on_problem = report, bar, on_problem
 
-def _where(record: RawRecord, index: int | None) -> str:
-    """``file:line`` of a record, ``file:line[i]`` of the i-th measurement in its list."""
-    return record.where if index is None else f"{record.where}[{index}]"
+    def file(self, fidx: int, path: str) -> None:
+        self.report.files.append(FileReport(path))
+        self.bar.update(self.report, path)
+
+    def unsupported(self, fidx: int, path: str, message: str) -> None:
+        self.report.files[fidx].unsupported = message
+        if self.on_problem is not None:
+            self.on_problem(f"{path}: unsupported: {message}")
+
+    def problem(self, fidx: int, where: str, message: str, error: bool) -> None:
+        freport = self.report.files[fidx]
+        freport.problem(where, message, error=error)
+        if self.on_problem is not None and (
+                (error and freport.errors <= MAX_LISTED_ERRORS)
+                or (not error and freport.skipped <= MAX_LISTED_SKIPS)):
+            self.on_problem(f"{where}: {message}" if error else f"{where}: skipped: {message}")
+
+    def records(self, fidx: int, count: int) -> None:
+        self.report.files[fidx].records += count
+
+    def bytes_read(self, nbytes: int) -> None:
+        self.report.bytes += nbytes
+        if self.report.files:
+            self.bar.update(self.report, self.report.files[-1].path)
 
 
 def ingest(
@@ -250,58 +226,49 @@ def ingest(
     *,
     batch_size: int = 10_000,
     batch_bytes: int = 1 << 30,
-    analyze: Analyzer | None = None,
+    analyze: bool | AnalysisContext = False,
+    settings: ContextSettings | None = None,
+    jobs: int = 1,
     progress: bool = False,
     progress_stream: Any = None,
+    on_problem: Callable[[str], None] | None = None,
 ) -> IngestReport:
-    """Ingest every file under ``paths`` into ``store``; see the module docstring."""
+    """Ingest every file under ``paths`` into ``store``; see the module docstring.
+
+    ``analyze``: also score every measurement (True: with a context built from ``settings``,
+    or in the given context), with the facts of the whole input learnt first (two passes,
+    ``censorscope.ingest.stream``). ``jobs`` > 1 decodes, observes and scores in that many
+    worker processes. ``on_problem`` gets each listed problem (``file:line: message``) as it
+    is found.
+    """
     import sys
 
     report = IngestReport()
     bar = _Progress(progress, progress_stream or sys.stderr)
     batch = _Batch()
     started = time.monotonic()
-    with _batched_gc():
-        for path, kind in expand_paths(list(paths)):
-            if kind is None:
-                continue
-            freport = FileReport(path)
-            report.files.append(freport)
-            try:
-                for record in read_records(path, kind):
-                    report.bytes += len(record.data)
-                    for index, obj in _measurements(record, freport):
-                        freport.records += 1
-                        msm, why = _unwrap(obj)
-                        if why is not None:
-                            freport.problem(_where(record, index), why, error=False)
-                            continue
-                        if not is_measurement(msm):
-                            freport.problem(_where(record, index), "not an OONI measurement "
-                                            "(no test_name and test_keys)", error=False)
-                            continue
-                        try:
-                            rows = rows_of(msm, record if index is None else None,
-                                           analyze=analyze)
-                        except Exception as exc:  # one bad measurement must not stop the file
-                            freport.problem(_where(record, index), f"cannot build rows: "
-                                            f"{exc!r}", error=True)
-                            continue
-                        batch.measurements.append(rows[0])
-                        batch.observations.extend(rows[1])
-                        batch.verdicts.extend(rows[2])
-                        batch.owners.append(freport)
-                        batch.bytes += len(record.data)
-                        if (len(batch.measurements) >= batch_size or batch.bytes >= batch_bytes
-                                or len(batch.observations) >= MAX_BATCH_OBSERVATIONS):
-                            _flush(store, batch)
-                    bar.update(report, path)
-            except UnsupportedFormat as exc:
-                freport.unsupported = str(exc)
-            except (OSError, EOFError, ValueError, tarfile.TarError, zlib.error) as exc:
-                # a truncated gzip/tar or an unreadable file: what was read before still counts
-                freport.problem(path, f"cannot read file: {exc}", error=True)
+    settings = settings or ContextSettings()
+    ctx = (analyze if isinstance(analyze, AnalysisContext)
+           else settings.context() if analyze else AnalysisContext(fingerprints=None))
+    listener = _Reports(report, bar, on_problem)
+    chunks = stream(paths, ctx, settings=settings, jobs=jobs, rows=True,
+                    score_it=analyze is not False, listener=listener)
+    try:
+        for chunk in chunks:
+            for scored in chunk:
+                meta = scored.meta
+                batch.measurements.append(meta)
+                batch.observations.extend(scored.observations)
+                if scored.verdict is not None:
+                    batch.verdicts.append(scored.verdict)
+                batch.owners.append(report.files[scored.fidx])
+                batch.bytes += meta.archive_length or 0
+                if (len(batch.measurements) >= batch_size or batch.bytes >= batch_bytes
+                        or len(batch.observations) >= MAX_BATCH_OBSERVATIONS):
+                    _flush(store, batch)
         _flush(store, batch)
+    finally:
+        chunks.close()
     report.seconds = time.monotonic() - started
     bar.update(report, "", force=True)
     bar.done()

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from censorscope.analyze_cli import analyze, reprocess, reprocess_store
 from censorscope.ingest import ingest
-from censorscope.pipeline.analyze import RULES_VERSION, AnalysisContext, ingest_analyzer
+from censorscope.ingest.analyze_cli import analyze, reprocess, reprocess_store
+from censorscope.pipeline.analyze import RULES_VERSION, AnalysisContext
 from censorscope.pipeline.analyze.fingerprints import FingerprintSource, MatchLike
 from censorscope.store.base import Store
 from tests.store.storekit import ENGINES, open_test_store
@@ -131,7 +131,7 @@ def test_ingest_with_the_analyzer_then_reprocess_cli(tmp_path: Path) -> None:
     from censorscope.store import open_store
 
     with open_store(url) as s:
-        report = ingest([str(SAMPLES / "fastpath")], s, analyze=ingest_analyzer())
+        report = ingest([str(SAMPLES / "fastpath")], s, analyze=True)
         assert report.ok
         assert s.count("verdicts") == s.count("measurements") > 0
     result = CliRunner().invoke(reprocess, ["--store", url])

@@ -53,6 +53,6 @@ def test_version_1_store_is_upgraded(tmp_path: Path) -> None:
 
 
 def _uids(store: object) -> list[str]:
-    from censorscope.analyze_cli import _stored_uids
+    from censorscope.ingest.analyze_cli import _stored_uids
 
     return _stored_uids(store)  # type: ignore[arg-type]

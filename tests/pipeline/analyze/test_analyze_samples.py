@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from censorscope.analyze_cli import iter_measurements
+from censorscope.ingest.analyze_cli import iter_measurements
 from censorscope.model.verdict import MECHANISMS, OUTCOMES, Verdict
 from censorscope.pipeline.analyze import (
     AnalysisContext,

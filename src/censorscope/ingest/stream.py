@@ -1,0 +1,501 @@
+"""The two-pass analysis engine behind ``analyze``, ``ingest`` and (pass 1 of) ``reprocess``.
+
+Verdicts depend on facts learnt across measurements (``AnalysisContext``: which IPs completed
+TLS for which names, from which network), so the whole input must be learnt before the first
+measurement is scored. Holding the decoded input to do that costs ~10× its size in memory;
+instead:
+
+- **pass 1** reads the files record by record, decodes each record once, builds its rows
+  (``MeasurementRow``, ``ObservationRow``s) and the part of the raw measurement the scorer
+  reads (:func:`scoring_raw`: for Web Connectivity the final response's body and headers, for
+  the other tests their ``test_keys``), learns the facts into the context, and spills rows +
+  trimmed raw, one pickle (protocol 5) per chunk of records, to an unlinked temporary file;
+- **pass 2** streams the spill back chunk by chunk and scores every measurement with the
+  complete context (:func:`censorscope.pipeline.analyze.score`).
+
+Memory is a few chunks of records plus the context (which grows with distinct facts, not
+with measurements); the spill is on disk (~a quarter of the input for real Web Connectivity
+measurements). Verdicts are those of scoring the whole input in memory (``analyze_batch``),
+whatever the order of the input (tested).
+
+``jobs`` > 1 runs both passes in worker processes: the main process reads records and cuts
+them into chunks; a worker decodes/observes/learns a chunk (pass 1) and returns its spill
+bytes, its uids and the facts it learnt (``facts_only``), which the main process merges; in
+pass 2 a worker scores a chunk of the spill with the merged context (loaded once per worker
+from a file) and returns verdict lines or rows. At most ``2 × jobs`` chunks are in flight and
+results are consumed in submission order, so output is in input order and memory is flat.
+Workers come from a ``forkserver`` (preloaded with the analysis modules): unlike ``fork`` it
+never copies a parent that holds DuckDB's threads and locks (``ingest`` has the store open),
+and unlike ``spawn`` it does not re-import the package for every worker.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import pickle
+import signal
+import tarfile
+import tempfile
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import orjson
+
+from censorscope.model.ipinfo import ASNTable
+from censorscope.pipeline.analyze import AnalysisContext, score, to_verdict_row
+from censorscope.pipeline.observe import (
+    MeasurementRow,
+    ObservationRow,
+    VerdictRow,
+    is_measurement,
+    measurement_row,
+    observe,
+    with_verdict,
+)
+
+from .readers import UnsupportedFormat, expand_paths, read_records
+from .uid import measurement_uid
+
+__all__ = ["LAB_RANGES", "ContextSettings", "Listener", "Scored", "default_jobs",
+           "scoring_raw", "stream"]
+
+LAB_RANGES = ("198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+CHUNK_RECORDS = 64
+CHUNK_BYTES = 8 << 20
+GC_EVERY_CHUNKS = 16
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ContextSettings:
+    """How to build the :class:`AnalysisContext` (picklable: workers build their own)."""
+
+    asn_table: str | None = None
+    public_ranges: tuple[str, ...] = ()
+    lab: bool = False
+
+    def context(self) -> AnalysisContext:
+        return AnalysisContext.create(
+            asn_table=_asn_table(self.asn_table),
+            public_ranges=tuple(self.public_ranges) + (LAB_RANGES if self.lab else ()),
+            fingerprints=_fingerprints())
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _asn_table(path: str | None) -> ASNTable | None:
+    if path is None:
+        return None
+    key = f"asn:{path}"
+    if key not in _CACHE:
+        _CACHE[key] = ASNTable.from_tsv(Path(path).read_text())
+    table: ASNTable = _CACHE[key]
+    return table
+
+
+def _fingerprints() -> Any:
+    if "fp" not in _CACHE:
+        _CACHE["fp"] = AnalysisContext.create().fingerprints
+    return _CACHE["fp"]
+
+
+# --- what the scorer needs from the raw measurement ---------------------------------------
+
+def scoring_raw(msm: dict[str, Any]) -> dict[str, Any]:
+    """The part of ``msm`` the scorers read (``Subject.raw``), so pass 2 needs no raw file.
+
+    Web Connectivity reads only the body and headers of ``test_keys.requests[0].response``
+    (``pipeline.analyze.web.final_response``: blockpage fingerprints); the other scorers read
+    ``test_keys`` (``pipeline.scorers.common.test_keys``). ``score`` gives the same verdict
+    with this as with the whole measurement (tested over every sample).
+    """
+    tk = msm.get("test_keys")
+    if msm.get("test_name") != "web_connectivity" or not isinstance(tk, dict):
+        return {"test_keys": tk}
+    requests = tk.get("requests")
+    if isinstance(requests, list) and requests:
+        first = requests[0]
+        if isinstance(first, dict):
+            resp = first.get("response")
+            if isinstance(resp, dict):
+                resp = {"headers": resp.get("headers"), "body": resp.get("body")}
+            first = {"response": resp}
+        requests = [first]
+    return {"test_keys": {"requests": requests}}
+
+
+# --- pass 1: records → rows + facts -----------------------------------------------------------
+
+# (file index, path, tar member, line, offset, bytes)
+Record = tuple[int, str, str | None, int | None, int, bytes]
+# (file index, measurement row, observation rows, scoring raw)
+Entry = tuple[int, MeasurementRow, list[ObservationRow], dict[str, Any] | None]
+# (file index, where, message, is an error (else a skip))
+Problem = tuple[int, str, str, bool]
+
+
+class Pass1(NamedTuple):
+    spill: bytes | None  # pickled list[Entry] (None when the entries are returned as is)
+    entries: list[Entry] | None
+    uids: list[str]
+    problems: list[Problem]
+    counts: dict[int, int]  # file index → measurements (items) read
+    facts: AnalysisContext | None
+
+
+def _where(path: str, member: str | None, line: int | None, index: int | None) -> str:
+    place = f"{path}!{member}" if member else path
+    where = f"{place}:{line}" if line is not None else place
+    return where if index is None else f"{where}[{index}]"
+
+
+def _unwrap(obj: Any) -> tuple[Any, str | None, bool]:
+    """(measurement, why not, is an error) out of a record's object, unwrapping posts."""
+    if isinstance(obj, dict) and "content" in obj and "format" in obj and "test_keys" not in obj:
+        fmt = obj.get("format")
+        if fmt != "json":
+            return None, f"post in format {fmt!r} is not supported (legacy YAML)", False
+        content = obj.get("content")
+        if isinstance(content, str | bytes):
+            try:
+                content = orjson.loads(content)
+            except orjson.JSONDecodeError as exc:
+                return None, f"malformed JSON in post content: {exc}", False
+        obj = content
+    if not is_measurement(obj):
+        return None, "not an OONI measurement (no test_name and test_keys)", False
+    return obj, None, False
+
+
+def learn_chunk(records: list[Record], ctx: AnalysisContext, *, spill: bool,
+                keep_raw: bool = True) -> Pass1:
+    """Pass 1 over ``records``: rows + scoring raw of every measurement, facts into ``ctx``."""
+    entries: list[Entry] = []
+    uids: list[str] = []
+    problems: list[Problem] = []
+    counts: dict[int, int] = {}
+    learn = ctx.learn
+    for fidx, path, member, line, offset, data in records:
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            counts[fidx] = counts.get(fidx, 0) + 1
+            problems.append((fidx, _where(path, member, line, None),
+                             f"malformed JSON: {exc}", True))
+            continue
+        items: list[tuple[int | None, Any]] = (list(enumerate(obj)) if isinstance(obj, list)
+                                                else [(None, obj)])
+        for index, item in items:
+            counts[fidx] = counts.get(fidx, 0) + 1
+            msm, why, error = _unwrap(item)
+            if why is not None:
+                problems.append((fidx, _where(path, member, line, index), why, error))
+                continue
+            try:
+                uid = measurement_uid(msm, data if index is None else None)
+                if index is None:
+                    archive = f"{path}!{member}" if member else path
+                    meta = measurement_row(msm, uid, archive_file=archive,
+                                           archive_offset=offset, archive_length=len(data))
+                else:
+                    meta = measurement_row(msm, uid)
+                observations = observe(msm, uid)
+                learn(meta, observations)
+                raw = scoring_raw(msm) if keep_raw else None
+            except Exception as exc:  # one bad measurement must not stop the file
+                problems.append((fidx, _where(path, member, line, index),
+                                 f"cannot build rows: {exc!r}", True))
+                continue
+            entries.append((fidx, meta, observations, raw))
+            uids.append(uid)
+    if spill:
+        return Pass1(pickle.dumps(entries, protocol=5), None, uids, problems, counts, None)
+    return Pass1(None, entries, uids, problems, counts, None)
+
+
+# --- pass 2: spill → verdicts ---------------------------------------------------------------
+
+class Scored(NamedTuple):
+    """One scored measurement: the file it came from, its rows (the measurement row with the
+    verdict's MAT flags), the verdict row, and the verdict as a JSONL line."""
+
+    fidx: int
+    meta: MeasurementRow
+    observations: list[ObservationRow]
+    verdict: VerdictRow | None
+    line: bytes | None
+
+
+def score_entries(entries: list[Entry], ctx: AnalysisContext, *, rows: bool, lines: bool,
+                  skip: frozenset[int] = frozenset()) -> list[Scored]:
+    """Pass 2: score ``entries`` (those at a position in ``skip`` are left out)."""
+    out: list[Scored] = []
+    dumps = orjson.dumps
+    for i, (fidx, meta, observations, raw) in enumerate(entries):
+        if i in skip:
+            continue
+        verdict = score(meta, observations, ctx, raw)
+        line = dumps(verdict.to_json()) + b"\n" if lines else None
+        if rows:
+            vrow = to_verdict_row(verdict)
+            out.append(Scored(fidx, with_verdict(meta, vrow), observations, vrow, line))
+        else:
+            out.append(Scored(fidx, meta, [], None, line))
+    return out
+
+
+def _entries(blob: bytes) -> list[Entry]:
+    entries: list[Entry] = pickle.loads(blob)
+    return entries
+
+
+# --- worker processes -------------------------------------------------------------------------
+
+_W: dict[str, Any] = {}
+
+
+def _worker_init(settings: ContextSettings) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    gc.disable()
+    _W["settings"] = settings
+    _W["tasks"] = 0
+
+
+def _worker_gc() -> None:
+    _W["tasks"] += 1
+    if _W["tasks"] % GC_EVERY_CHUNKS == 0:
+        gc.collect()
+
+
+def _worker_learn(records: list[Record], keep_raw: bool) -> Pass1:
+    ctx = _W["settings"].context()
+    result = learn_chunk(records, ctx, spill=True, keep_raw=keep_raw)
+    _worker_gc()
+    return result._replace(facts=ctx.facts_only())
+
+
+def _worker_score(blob: bytes, skip: frozenset[int], facts_path: str, rows: bool,
+                  lines: bool) -> list[Scored]:
+    if _W.get("facts_path") != facts_path:
+        ctx = _W["settings"].context()
+        with open(facts_path, "rb") as fh:
+            ctx.merge(pickle.load(fh))
+        _W["ctx"], _W["facts_path"] = ctx, facts_path
+    result = score_entries(_entries(blob), _W["ctx"], rows=rows, lines=lines, skip=skip)
+    _worker_gc()
+    return result
+
+
+def _pool(jobs: int, settings: ContextSettings) -> ProcessPoolExecutor:
+    """``jobs`` workers forked by a forkserver preloaded with this module (a worker that
+    dies makes the pool broken, and the run fails, instead of being respawned forever)."""
+    mp = multiprocessing.get_context("forkserver")
+    mp.set_forkserver_preload(["censorscope.ingest.stream"])
+    return ProcessPoolExecutor(jobs, mp_context=mp, initializer=_worker_init,
+                               initargs=(settings,))
+
+
+def _ordered(pool: Any, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]],
+             window: int) -> Iterator[Any]:
+    """``fn(*task)`` for every task, in order, with at most ``window`` tasks in flight."""
+    if pool is None:
+        for task in tasks:
+            yield fn(*task)
+        return
+    pending: deque[Future[Any]] = deque()
+    for task in tasks:
+        pending.append(pool.submit(fn, *task))
+        while len(pending) >= window or (pending and pending[0].done()):
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+# --- the driver -----------------------------------------------------------------------------
+
+class Listener:
+    """What the engine reports while it reads (all in input order, during pass 1)."""
+
+    def file(self, fidx: int, path: str) -> None:
+        """A new file starts."""
+
+    def unsupported(self, fidx: int, path: str, message: str) -> None:
+        """The file is in a format censorscope does not read."""
+
+    def problem(self, fidx: int, where: str, message: str, error: bool) -> None:
+        """A record was broken (``error``) or not a measurement (skipped)."""
+
+    def records(self, fidx: int, count: int) -> None:
+        """``count`` more measurements (items) of file ``fidx`` were read."""
+
+    def bytes_read(self, nbytes: int) -> None:
+        """``nbytes`` more bytes of records were read."""
+
+
+def _read_chunks(paths: Iterable[str], listener: Listener, fidx_start: list[int]
+                 ) -> Iterator[list[Record]]:
+    """The records of every file, in chunks; unreadable files are reported (what was read
+    before the damage is kept) and the run goes on."""
+    chunk: list[Record] = []
+    size = 0
+    fidx = -1
+    for path, kind in expand_paths(list(paths)):
+        if kind is None:
+            continue
+        fidx += 1
+        listener.file(fidx, path)
+        try:
+            for rec in read_records(path, kind):
+                chunk.append((fidx, rec.path, rec.member, rec.line, rec.offset, rec.data))
+                size += len(rec.data)
+                if len(chunk) >= CHUNK_RECORDS or size >= CHUNK_BYTES:
+                    yield chunk
+                    chunk, size = [], 0
+        except UnsupportedFormat as exc:
+            listener.unsupported(fidx, path, str(exc))
+        except (OSError, EOFError, ValueError, tarfile.TarError, zlib.error) as exc:
+            # a truncated or corrupt gzip/tar, an unreadable file: the run goes on
+            listener.problem(fidx, path, f"cannot read file: {exc}", True)
+    if chunk:
+        yield chunk
+    fidx_start[0] = fidx + 1
+
+
+def _report(result: Pass1, chunk_bytes: int, listener: Listener) -> None:
+    for fidx, n in result.counts.items():
+        listener.records(fidx, n)
+    listener.bytes_read(chunk_bytes)
+    for fidx, where, message, error in result.problems:
+        listener.problem(fidx, where, message, error)
+
+
+def stream(
+    paths: Iterable[str],
+    ctx: AnalysisContext,
+    *,
+    settings: ContextSettings | None = None,
+    jobs: int = 1,
+    rows: bool = True,
+    lines: bool = False,
+    score_it: bool = True,
+    skip_uid: Callable[[str], bool] | None = None,
+    listener: Listener | None = None,
+    spill_dir: str | None = None,
+) -> Iterator[list[Scored]]:
+    """Verdicts (and rows) for every measurement under ``paths``, chunk by chunk, in input
+    order; see the module docstring.
+
+    ``ctx`` may already hold facts (``analyze --store``); it learns the whole input. With
+    ``jobs`` > 1 the workers build their contexts from ``settings`` (which must describe how
+    ``ctx`` was made) plus the facts learnt. ``rows``: return the rows and the verdict row;
+    ``lines``: the verdict as a JSONL line. ``score_it`` False: one pass, rows only (``ingest
+    --no-analyze``). ``skip_uid(uid)`` True: learn from the measurement but do not score or
+    return it (``analyze --out`` resuming).
+    """
+    listener = listener or Listener()
+    jobs = max(1, jobs)
+    if jobs > 1 and settings is None:
+        raise ValueError("jobs > 1 needs the ContextSettings the workers build ctx from")
+    pool = _pool(jobs, settings) if jobs > 1 and settings is not None else None
+    window = 2 * jobs
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    gc.freeze()
+    try:
+        with tempfile.TemporaryDirectory(prefix="censorscope-spill-", dir=spill_dir) as tmp:
+            yield from _run(paths, ctx, pool, window, rows=rows, lines=lines, score_it=score_it,
+                            skip_uid=skip_uid, listener=listener, tmp=tmp,
+                            settings=settings)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _run(paths: Iterable[str], ctx: AnalysisContext, pool: Any, window: int, *, rows: bool,
+         lines: bool, score_it: bool, skip_uid: Callable[[str], bool] | None,
+         listener: Listener, tmp: str, settings: ContextSettings | None) -> Iterator[list[Scored]]:
+    nfiles = [0]
+    sizes: deque[int] = deque()
+
+    def tasks() -> Iterator[tuple[Any, ...]]:
+        for chunk in _read_chunks(paths, listener, nfiles):
+            sizes.append(sum(len(r[5]) for r in chunk))
+            yield (chunk, score_it) if pool is not None else (chunk,)
+
+    def local_learn(chunk: list[Record]) -> Pass1:
+        return learn_chunk(chunk, ctx, spill=score_it, keep_raw=score_it)
+
+    fn: Callable[..., Pass1] = _worker_learn if pool is not None else local_learn
+    # the spill: one pickle per chunk, (offset, length, positions to skip) in index
+    index: list[tuple[int, int, frozenset[int]]] = []
+    spill_path = os.path.join(tmp, "spill.bin")
+    ndone = 0
+    with open(spill_path, "w+b") as spill:
+        for result in _ordered(pool, fn, tasks(), window):
+            _report(result, sizes.popleft(), listener)
+            ndone += 1
+            if pool is None and ndone % GC_EVERY_CHUNKS == 0:
+                gc.collect()
+            if result.facts is not None:
+                ctx.merge(result.facts)
+            if not score_it:  # one pass: rows as they come
+                assert result.entries is not None
+                yield [Scored(fidx, meta, obs, None, None)
+                       for fidx, meta, obs, _ in result.entries]
+                continue
+            skip = frozenset(i for i, uid in enumerate(result.uids) if skip_uid(uid)) \
+                if skip_uid is not None else frozenset()
+            if len(skip) == len(result.uids):
+                continue
+            assert result.spill is not None
+            index.append((spill.tell(), len(result.spill), skip))
+            spill.write(result.spill)
+        if not score_it:
+            return
+        spill.flush()
+        yield from _pass2(spill, index, ctx, pool, window, rows=rows, lines=lines, tmp=tmp)
+
+
+def _pass2(spill: IO[bytes], index: list[tuple[int, int, frozenset[int]]],
+           ctx: AnalysisContext, pool: Any, window: int, *, rows: bool, lines: bool,
+           tmp: str) -> Iterator[list[Scored]]:
+    facts_path = os.path.join(tmp, "facts.pickle")
+    if pool is not None:
+        with open(facts_path, "wb") as fh:
+            pickle.dump(ctx.facts_only(), fh, protocol=5)
+
+    def tasks() -> Iterator[tuple[Any, ...]]:
+        for offset, length, skip in index:
+            spill.seek(offset)
+            blob = spill.read(length)
+            if pool is not None:
+                yield blob, skip, facts_path, rows, lines
+            else:
+                yield blob, skip
+
+    def local_score(blob: bytes, skip: frozenset[int]) -> list[Scored]:
+        return score_entries(_entries(blob), ctx, rows=rows, lines=lines, skip=skip)
+
+    fn: Callable[..., list[Scored]] = _worker_score if pool is not None else local_score
+    for n, scored in enumerate(_ordered(pool, fn, tasks(), window), 1):
+        if pool is None and n % GC_EVERY_CHUNKS == 0:
+            gc.collect()
+        yield scored
