@@ -28,9 +28,11 @@ def test_lab_config_keys_map_onto_the_probe(tmp_path: Path) -> None:
     assert cfg.resolver_ip == "198.18.3.130"
     assert cfg.doh_url == "https://dns.lab.test/dns-query"
     assert "198.18.0.0/15" in cfg.public_ranges, "a lab config counts lab ranges as public"
-    opts = cfg.to_options()
-    assert opts.client_resolver == "198.18.3.130"
-    assert not opts.allow_loopback
+    assert cfg.collector_url is None, "the lab's empty collector_urls: no collector"
+    settings = cfg.to_settings()
+    assert settings.client_resolver == "198.18.3.130"
+    assert not settings.allow_loopback
+    assert settings.public_ranges and str(settings.public_ranges[0]) == "198.18.0.0/15"
 
 
 def test_flags_override_and_validate() -> None:

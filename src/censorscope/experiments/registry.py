@@ -1,37 +1,73 @@
-"""The experiments the probe can run, by OONI test name."""
+"""The experiments the probe can run, by name: the one place ``probe run --experiment`` looks.
+
+Built-in experiments are listed in ``_BUILTIN`` (each package's ``experiment.py`` defines its
+``EXPERIMENT``); :func:`register` adds one at run time (a plug-in, or a test's own small
+experiment) and :func:`unregister` removes it again. Names are unique; registering a taken
+name is an error unless ``replace=True``. See CONTRIBUTING.md, "How to add an experiment".
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from censorscope.experiments.interface import Experiment
+from censorscope.experiments.web_connectivity.experiment import EXPERIMENT as WEB_CONNECTIVITY
 
-__all__ = ["EXPERIMENTS", "ExperimentInfo", "get_experiment"]
+__all__ = [
+    "UnknownExperiment",
+    "get_experiment",
+    "register",
+    "registered",
+    "unregister",
+]
 
+_BUILTIN: tuple[Experiment, ...] = (WEB_CONNECTIVITY,)
 
-@dataclass(frozen=True)
-class ExperimentInfo:
-    """An experiment: OONI name and version, and where its measurer lives."""
-
-    test_name: str
-    test_version: str
-    measurer: str  # "module:Class"
-    description: str
-
-
-EXPERIMENTS: dict[str, ExperimentInfo] = {
-    "web_connectivity": ExperimentInfo(
-        test_name="web_connectivity",
-        test_version="0.5.28",
-        measurer="censorscope.experiments.web_connectivity.measurer:WebConnectivityMeasurer",
-        description="DNS, TCP, TLS and HTTP(S) from the probe compared with the control.",
-    ),
-}
+_EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def get_experiment(name: str) -> ExperimentInfo:
-    """The experiment called ``name``; ``KeyError`` listing the known ones otherwise."""
+class UnknownExperiment(LookupError):
+    """No experiment has this name; ``known`` lists the registered ones."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        listed = ", ".join(known) if known else "none"
+        super().__init__(f"unknown experiment {name!r}; registered experiments: {listed}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def register(experiment: Experiment, *, replace: bool = False) -> Experiment:
+    """Make ``experiment`` runnable under ``experiment.name``; returns it."""
+
+    if not experiment.name or experiment.name != experiment.name.strip():
+        raise ValueError(f"experiment name {experiment.name!r} is empty or padded")
+    if experiment.name in _EXPERIMENTS and not replace:
+        raise ValueError(f"an experiment named {experiment.name!r} is already registered")
+    _EXPERIMENTS[experiment.name] = experiment
+    return experiment
+
+
+def unregister(name: str) -> None:
+    """Forget the experiment called ``name`` (nothing happens if there is none)."""
+
+    _EXPERIMENTS.pop(name, None)
+
+
+def get_experiment(name: str) -> Experiment:
+    """The experiment called ``name``; :class:`UnknownExperiment` listing the others."""
 
     try:
-        return EXPERIMENTS[name]
+        return _EXPERIMENTS[name]
     except KeyError:
-        known = ", ".join(sorted(EXPERIMENTS))
-        raise KeyError(f"unknown experiment {name!r}; known: {known}") from None
+        raise UnknownExperiment(name, sorted(_EXPERIMENTS)) from None
+
+
+def registered() -> list[Experiment]:
+    """Every registered experiment, by name."""
+
+    return [_EXPERIMENTS[name] for name in sorted(_EXPERIMENTS)]
+
+
+for _experiment in _BUILTIN:
+    register(_experiment)

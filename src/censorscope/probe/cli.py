@@ -1,39 +1,36 @@
-"""``censorscope probe``: run Web Connectivity measurements and upload them from the command line.
+"""``censorscope probe``: run a registered experiment and upload its measurements.
 
-``probe run --upload URL`` puts every measurement in a durable local queue and delivers it to
-the collector at the end of the run; ``probe upload`` delivers what is left later.
+This module only parses options and calls: inputs come from ``inputs.gather_inputs``, settings
+from ``config`` (the only reader of the config file), the experiment from
+``censorscope.experiments.registry`` (through ``runner.run_probe``), queue delivery from
+``upload.deliver_queue``. ``probe run --upload URL`` puts every measurement in a durable local
+queue and delivers it at the end of the run; ``probe upload`` delivers what is left later.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
-import json
-import math
-import os
-import ssl
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
+from censorscope.experiments.interface import InputKind
+from censorscope.experiments.registry import UnknownExperiment, get_experiment, registered
+
 from .config import ConfigError, ProbeConfig, load_config_file
-from .inputs import InputError, MeasurementInput, parse_input, read_input_file
+from .inputs import InputSourceError, gather_inputs
 from .progress import Progress
 from .queue import UploadQueue, default_queue_dir
-from .runner import run_probe
+from .runner import DEFAULT_EXPERIMENT, error_lines, exit_status, run_probe, summary_line
 from .summary import format_table
-from .testlists import TestListError, available_lists, load_test_list
-from .upload import Uploader
+from .testlists import available_lists, load_test_list
+from .upload import DeliveryReport, UploadSetupError, check_collector_url, deliver_queue
 
 __all__ = ["probe"]
 
-_RUN_HELP = """Measure whether web sites are reachable from this network (Web Connectivity).
+_RUN_HELP = """Measure whether web sites are reachable from this network (Web Connectivity),
+or run another registered experiment (--experiment; `censorscope probe experiments` lists them).
 
 For each URL the probe resolves the name (system resolver, a Do53 resolver, DoH), connects
 to every address, does TLS where due, fetches the page once (following redirects), asks the
@@ -73,158 +70,37 @@ _PROTOCOL_HELP = ("OONI submission API: POST /api/v1/submit_measurement (default
                   "POST /report + /report/{id}.")
 
 
-def _collector_from_config(path: Path) -> str | None:
-    """``collector_url``, else the first of ``collector_urls``, of a probe config file."""
-
+def _load_config(config_file: Path | None) -> ProbeConfig:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise click.UsageError(f"cannot read --config {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        return None
-    url = data.get("collector_url")
-    urls = data.get("collector_urls")
-    if not url and isinstance(urls, list) and urls:
-        url = urls[0]
-    return str(url) if url else None
+        return load_config_file(config_file) if config_file else ProbeConfig()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
-def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise click.UsageError(f"collector URL must be http(s)://host[:port][/path]: {url!r}")
-    return url
-
-
-@dataclass
-class DeliveryReport:
-    """What one delivery of a queue did, counted from the queue itself."""
-
-    queue_dir: Path
-    uploaded: int = 0
-    discarded: int = 0
-    refused: int = 0
-    still_queued: int = 0
-    last_error: str | None = None
-    busy: bool = False
-
-    def message(self, url: str) -> str:
-        text = (f"{self.uploaded} uploaded, {self.still_queued} still queued in "
-                f"{self.queue_dir}, {self.refused} refused")
-        if self.refused:
-            text += f" (see {self.queue_dir / 'refused'})"
-        if self.discarded:
-            text += (f"; {self.discarded} of the uploaded were discarded by the collector "
-                     "(unknown probe_cc/probe_asn)")
-        if self.busy:
-            text += "; another upload from this queue is running, so this one did not start"
-        if self.still_queued:
-            if self.last_error:
-                text += f"; last error: {self.last_error}"
-            text += (f"; send them later with: censorscope probe upload --queue "
-                     f"{self.queue_dir} --url {url}")
-        return text
-
-
-@contextlib.contextmanager
-def _queue_lock(queue_dir: Path) -> Iterator[bool]:
-    """An exclusive ``flock`` on QUEUE/upload.lock: one uploader per queue at a time."""
-
-    fd = os.open(queue_dir / "upload.lock", os.O_RDWR | os.O_CREAT, 0o600)
+def _collector_url(url: str) -> str:
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
+        return check_collector_url(url)
+    except UploadSetupError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
-def _ssl_context(url: str, ca_file: str | None) -> ssl.SSLContext | None:
-    if urlsplit(url).scheme != "https":
-        return None
+def _deliver(queue_dir: Path, url: str, *, within: float, protocol: str,
+             ca_file: str | None) -> DeliveryReport:
     try:
-        return ssl.create_default_context(cafile=ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise click.UsageError(f"cannot load the CA file {ca_file}: {exc}") from exc
-
-
-async def _try_until(uploader: Uploader, within: float) -> None:
-    """Every entry once now (backoff ignored), then retries with backoff until ``within``."""
-
-    deadline = time.monotonic() + within
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(within):
-            await uploader.upload_once(now=math.inf)
-            await uploader.drain(deadline)
-
-
-def deliver_queue(
-    queue_dir: Path, url: str, *, within: float, protocol: str = "submit_measurement",
-    ca_file: str | None = None,
-) -> DeliveryReport:
-    """Deliver ``queue_dir`` to the collector at ``url`` for at most ``within`` seconds.
-
-    Interrupting it (deadline, Ctrl-C, a crash) is safe: an entry leaves the queue only
-    once acknowledged, and a re-sent one gets the collector's first uid back.
-    """
-
-    queue = UploadQueue(queue_dir)
-    report = DeliveryReport(queue_dir=queue_dir)
-    acked_before = len(queue.acked())
-    refused_before = len(queue.refused())
-    with _queue_lock(queue.root) as locked:
-        if not locked:
-            report.busy = True
-        elif within > 0:
-            uploader = Uploader(queue, url, protocol=protocol,
-                                timeout=min(30.0, max(within, 1.0)),
-                                ssl_context=_ssl_context(url, ca_file))
-            asyncio.run(_try_until(uploader, within))
-    new_acks = queue.acked()[acked_before:]
-    report.uploaded = len(new_acks)
-    report.discarded = sum(1 for a in new_acks if not a.get("measurement_uid"))
-    report.refused = len(queue.refused()) - refused_before
-    pending = queue.pending()
-    report.still_queued = len(pending)
-    errors = [e.last_error for e in pending if e.last_error]
-    report.last_error = errors[-1] if errors else None
-    return report
-
-
-def _collect_inputs(
-    urls: tuple[str, ...], files: tuple[Path, ...], test_list: str | None,
-    categories: tuple[str, ...],
-) -> list[str | MeasurementInput]:
-    items: list[str | MeasurementInput] = list(urls)
-    for path in files:
-        try:
-            items.extend(read_input_file(path))
-        except OSError as exc:
-            raise click.UsageError(f"cannot read --input-file {path}: {exc.strerror}") from exc
-    if test_list:
-        try:
-            entries = load_test_list(test_list, categories=categories)
-        except TestListError as exc:
-            raise click.UsageError(str(exc)) from exc
-        for entry in entries:
-            try:
-                items.append(parse_input(entry.url, category_code=entry.category_code))
-            except InputError:
-                items.append(entry.url)  # reported as invalid by the runner
-    elif categories:
-        raise click.UsageError("--category filters a --test-list; give --test-list too")
-    return items
+        return deliver_queue(queue_dir, url, within=within, protocol=protocol, ca_file=ca_file)
+    except UploadSetupError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @click.group("probe")
 def probe() -> None:
-    """Run measurements (Web Connectivity) and list the bundled test lists."""
+    """Run measurements (Web Connectivity …), upload them, list experiments and test lists."""
 
 
 @probe.command("run", help=_RUN_HELP)
+@click.option("--experiment", "-e", "experiment_name", default=DEFAULT_EXPERIMENT,
+              show_default=True, metavar="NAME",
+              help="The registered experiment to run (see `censorscope probe experiments`).")
 @click.option("--input", "-i", "urls", multiple=True, metavar="URL",
               help="A URL to measure (http:// or https://). Repeatable.")
 @click.option("--input-file", "-f", "files", multiple=True, metavar="FILE",
@@ -285,7 +161,7 @@ def probe() -> None:
               help="Keep trying to upload for at most S seconds after the run (default 60; "
                    "0: only queue). The rest stays queued for `probe upload`.")
 def run_cmd(
-    urls: tuple[str, ...], files: tuple[Path, ...], test_list: str | None,
+    experiment_name: str, urls: tuple[str, ...], files: tuple[Path, ...], test_list: str | None,
     categories: tuple[str, ...], output: Path | None, resume: bool, parallel: int | None,
     config_file: Path | None, control_url: str | None, ca_file: str | None,
     resolver: str | None, doh_url: str | None, probe_cc: str | None, probe_asn: str | None,
@@ -296,87 +172,69 @@ def run_cmd(
     upload_from_config: bool, upload_queue: Path | None, upload_protocol: str | None,
     upload_within: float | None,
 ) -> None:
+    try:
+        experiment = get_experiment(experiment_name)
+    except UnknownExperiment as exc:
+        raise click.UsageError(str(exc)) from exc
     if resume and output is None:
         raise click.UsageError("--resume needs --output FILE.jsonl")
+    if upload_from_config and not upload_url and config_file is None:
+        raise click.UsageError("--upload-from-config needs --config FILE.json")
+    try:
+        config = _load_config(config_file).override(
+            control_url=control_url, ca_file=ca_file, resolver=resolver, doh_url=doh_url,
+            probe_cc=probe_cc, probe_asn=probe_asn, probe_network_name=probe_network_name,
+            asn_table=asn_table, report_id=report_id,
+            public_ranges=tuple(public_ranges) if public_ranges else None,
+        ).with_timeouts(timeout_scale, dns=dns_timeout, tcp=tcp_timeout, tls=tls_timeout,
+                        http=http_timeout, control=control_timeout)
+        config.load_asn_table()  # fail early on a bad table
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
     if upload_from_config and not upload_url:
-        if config_file is None:
-            raise click.UsageError("--upload-from-config needs --config FILE.json")
-        upload_url = _collector_from_config(config_file)
+        upload_url = config.collector_url
         if not upload_url:
             raise click.UsageError(f"{config_file} has no collector_url or collector_urls")
     if upload_url is None and (upload_queue or upload_protocol or upload_within is not None):
         raise click.UsageError("--upload-queue/--upload-protocol/--upload-within need --upload")
     queue: UploadQueue | None = None
     if upload_url is not None:
-        _check_url(upload_url)
+        _collector_url(upload_url)
         try:
             queue = UploadQueue(upload_queue or default_queue_dir())
         except OSError as exc:
             raise click.UsageError(f"cannot use the upload queue: {exc}") from exc
     try:
-        config = load_config_file(config_file) if config_file else ProbeConfig()
-        config = config.override(
-            control_url=control_url, ca_file=ca_file, resolver=resolver, doh_url=doh_url,
-            probe_cc=probe_cc, probe_asn=probe_asn, probe_network_name=probe_network_name,
-            asn_table=asn_table, report_id=report_id,
-            public_ranges=tuple(public_ranges) if public_ranges else None,
-        )
-        timeouts = config.timeouts
-        if timeout_scale:
-            timeouts = timeouts.scaled(timeout_scale)
-        steps = {"dns": dns_timeout, "tcp": tcp_timeout, "tls": tls_timeout,
-                 "http": http_timeout, "control": control_timeout}
-        timeouts = timeouts.with_(**{k: v for k, v in steps.items() if v is not None})
-        config = config.override(timeouts=timeouts)
-        config.load_asn_table()  # fail early on a bad table
-    except ConfigError as exc:
+        items = gather_inputs(urls, files, test_list, categories)
+    except InputSourceError as exc:
         raise click.UsageError(str(exc)) from exc
-    items = _collect_inputs(urls, files, test_list, categories)
-    if not items:
+    if experiment.inputs is InputKind.NONE and items:
+        raise click.UsageError(f"the {experiment.name} experiment takes no input; "
+                               "drop --input/--input-file/--test-list")
+    if experiment.inputs is InputKind.URLS and not items:
         raise click.UsageError("nothing to measure: give --input, --input-file or --test-list")
 
     def warn(msg: str) -> None:
         click.echo(f"warning: {msg}", err=True)
 
-    if not config.control_url:
-        warn("no control URL configured: blocking/accessible will be null")
-    if output is None and queue is None:
-        warn("no --output: measurements are not saved, only summarised")
-    elif output is None and queue is not None:
-        warn(f"no --output: measurements are kept only in the upload queue {queue.root} "
-             "until the collector has them")
-    progress = Progress(0, enabled=not no_progress)
-    result = asyncio.run(
-        run_probe(items, config, output=output, resume=resume, parallel=parallel,
-                  progress=progress, warn=warn, upload_queue=queue)
-    )
+    result = asyncio.run(run_probe(
+        items, config, experiment=experiment, output=output, resume=resume, parallel=parallel,
+        progress=Progress(0, enabled=not no_progress), warn=warn, upload_queue=queue,
+    ))
     if not no_summary and result.rows:
         click.echo(format_table(result.rows))
-    parts = [f"report {result.report_id}: {len(result.rows)} measured"]
-    if output is not None:
-        parts.append(f"{result.written} written to {output}")
-    if result.skipped:
-        parts.append(f"{result.skipped} already done (resume)")
-    if result.invalid:
-        parts.append(f"{len(result.invalid)} invalid input(s) skipped")
-    if result.control_failures:
-        parts.append(f"{result.control_failures} without control")
-    click.echo("; ".join(parts), err=True)
+    click.echo(summary_line(result, output), err=True)
     if queue is not None and upload_url is not None:
-        delivery = deliver_queue(
-            queue.root, upload_url, within=60.0 if upload_within is None else upload_within,
-            protocol=upload_protocol or "submit_measurement", ca_file=config.ca_file,
-        )
+        delivery = _deliver(queue.root, upload_url,
+                            within=60.0 if upload_within is None else upload_within,
+                            protocol=upload_protocol or "submit_measurement",
+                            ca_file=config.ca_file)
         click.echo(f"upload: {delivery.message(upload_url)}", err=True)
-    for inp, message in result.crashed:
-        click.echo(f"error: measuring {inp} failed: {message}", err=True)
-    if result.output_error is not None:
-        click.echo(f"error: {result.output_error}", err=True)
-        sys.exit(1)
-    if result.crashed:
-        sys.exit(1)
-    if result.invalid and not result.rows and not result.skipped:
-        sys.exit(2)
+    for line in error_lines(result):
+        click.echo(line, err=True)
+    status = exit_status(result)
+    if status:
+        sys.exit(status)
 
 
 @probe.command("upload")
@@ -400,20 +258,17 @@ def upload_cmd(queue_dir: Path | None, url: str | None, config_file: Path | None
     """
 
     if config_file is not None:
-        url = url or _collector_from_config(config_file)
-        if ca_file is None:
-            try:
-                ca_file = load_config_file(config_file).ca_file
-            except ConfigError as exc:
-                raise click.UsageError(str(exc)) from exc
+        config = _load_config(config_file)
+        url = url or config.collector_url
+        ca_file = ca_file if ca_file is not None else config.ca_file
     if not url:
         raise click.UsageError("give --url URL (or --config with a collector_url)")
-    _check_url(url)
+    _collector_url(url)
     root = queue_dir or default_queue_dir()
     if not (root / "pending").is_dir():
         click.echo(f"nothing queued in {root}", err=True)
         return
-    delivery = deliver_queue(root, url, within=within, protocol=protocol, ca_file=ca_file)
+    delivery = _deliver(root, url, within=within, protocol=protocol, ca_file=ca_file)
     click.echo(delivery.message(url), err=True)
     if delivery.still_queued or delivery.busy:
         sys.exit(1)
@@ -429,3 +284,15 @@ def lists_cmd() -> None:
     for name in available_lists():
         entries = load_test_list(name)
         click.echo(f"{name:8} {len(entries):5} URLs")
+
+
+@probe.command("experiments")
+def experiments_cmd() -> None:
+    """List the registered experiments (what `probe run --experiment` takes).
+
+    Columns: name, OONI test name and version, input kind, description.
+    """
+
+    for exp in registered():
+        click.echo(f"{exp.name:20} {exp.test_name} {exp.test_version:8} "
+                   f"{exp.inputs.value:5} {exp.description}")

@@ -2,10 +2,12 @@
 
 Read from a JSON file (``--config``), typically the ``probe-<isp>.json`` the lab writes
 (keys ``probe_cc``, ``probe_asn``, ``probe_network_name``, ``resolver_ip``, ``control_urls``,
-``ca_file``, ``public_resolver``, ``doh_url``, ``asn_table``); command-line flags override it.
-Plain keys are accepted too: ``control_url``, ``resolver`` (Do53 ``ip:port``),
-``public_ranges``, ``timeouts`` (``{"dns": 4, "tcp": 10, …}``), ``timeout_scale``,
-``report_id``, ``parallel``.
+``collector_urls``, ``ca_file``, ``public_resolver``, ``doh_url``, ``asn_table``); command-line
+flags override it. Plain keys are accepted too: ``control_url``, ``collector_url``,
+``resolver`` (Do53 ``ip:port``), ``public_ranges``, ``timeouts`` (``{"dns": 4, "tcp": 10, …}``),
+``timeout_scale``, ``report_id``, ``parallel``. This module is the only one that reads the
+file; the experiments get :class:`~censorscope.experiments.interface.ExperimentSettings`
+(``to_settings``), the uploader the ``collector_url`` and ``ca_file`` fields.
 
 A lab config (it has an ``isp`` key) counts the lab's address ranges as public unless it
 lists ``public_ranges`` itself: in the lab, 198.18.0.0/15 and the documentation ranges play
@@ -20,8 +22,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from censorscope.experiments.web_connectivity.envelope import ProbeMetadata
-from censorscope.experiments.web_connectivity.options import Timeouts, WebConnectivityOptions
+from censorscope.experiments.interface import ExperimentSettings, ProbeMetadata, Timeouts
 from censorscope.model.ipinfo import ASNTable
 
 __all__ = ["LAB_RANGES", "ConfigError", "ProbeConfig", "load_config_file"]
@@ -78,6 +79,7 @@ class ProbeConfig:
     probe_network_name: str = ""
     resolver_ip: str = ""
     control_url: str | None = None
+    collector_url: str | None = None
     ca_file: str | None = None
     control_ca_file: str | None = None
     resolver: str | None = None
@@ -103,6 +105,11 @@ class ProbeConfig:
         if not control and data.get("control_urls"):
             control = data["control_urls"][0]
         cfg.control_url = control or None
+        collector = data.get("collector_url")
+        collectors = data.get("collector_urls")
+        if not collector and isinstance(collectors, list) and collectors:
+            collector = collectors[0]
+        cfg.collector_url = str(collector) if collector else None
         cfg.ca_file = data.get("ca_file") or None
         cfg.control_ca_file = data.get("control_ca_file") or None
         resolver = data.get("resolver") or data.get("public_resolver")
@@ -145,6 +152,17 @@ class ProbeConfig:
             _network(r, "--public-range")
         return replace(self, **clean)
 
+    def with_timeouts(self, scale: float | None = None, **steps: float | None) -> ProbeConfig:
+        """A copy with every timeout multiplied by ``scale``, then the given ``steps``
+        (``dns=2``, ``tcp=5`` …; ``None`` leaves one as it is) set (command-line flags)."""
+
+        timeouts = self.timeouts.scaled(scale) if scale else self.timeouts
+        try:
+            timeouts = timeouts.with_(**{k: v for k, v in steps.items() if v is not None})
+        except TypeError as exc:
+            raise ConfigError(f"unknown timeout in {sorted(steps)}") from exc
+        return replace(self, timeouts=timeouts)
+
     # --- what the experiment needs -------------------------------------------------------
     def load_asn_table(self) -> ASNTable | None:
         if not self.asn_table:
@@ -158,8 +176,10 @@ class ProbeConfig:
         except ValueError as exc:
             raise ConfigError(f"asn_table: {self.asn_table}: {exc}") from exc
 
-    def to_options(self, asn_table: ASNTable | None = None) -> WebConnectivityOptions:
-        return WebConnectivityOptions(
+    def to_settings(self, asn_table: ASNTable | None = None) -> ExperimentSettings:
+        """What every experiment is given (``asn_table`` as loaded by ``load_asn_table``)."""
+
+        return ExperimentSettings(
             resolver=self.resolver,
             doh_url=self.doh_url,
             control_url=self.control_url,

@@ -12,16 +12,25 @@ Two protocols, as OONI's probes speak them (ooni-probe.md §5):
 Outcomes: 200 with a ``measurement_uid`` (or ``{}``, OONI's "discarded") → acknowledged and
 deleted locally; any other 4xx (except 408/429) → moved aside with the error, not retried;
 5xx, 408, 429, timeouts and connection errors → retried later with exponential backoff + jitter.
+
+:func:`deliver_queue` is what ``probe run --upload`` (after the run) and ``probe upload`` call:
+one uploader per queue at a time (``flock`` on ``QUEUE/upload.lock``), every entry tried once
+at once, then retries until a deadline, and a :class:`DeliveryReport` counted from the queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import math
+import os
 import ssl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +39,17 @@ import orjson
 from censorscope import __version__
 from censorscope.probe.queue import Backoff, Entry, UploadQueue
 
-__all__ = ["HTTPResult", "UploadStats", "Uploader", "post_json", "upload_pending"]
+__all__ = [
+    "DeliveryReport",
+    "HTTPResult",
+    "UploadSetupError",
+    "UploadStats",
+    "Uploader",
+    "check_collector_url",
+    "deliver_queue",
+    "post_json",
+    "upload_pending",
+]
 
 LOG = logging.getLogger("censorscope.probe.upload")
 USER_AGENT = f"censorscope-probe/{__version__}"
@@ -262,3 +281,117 @@ async def upload_pending(
 
     uploader = Uploader(UploadQueue(queue_dir), url, protocol=protocol)
     return await uploader.drain(time.monotonic() + within)
+
+
+class UploadSetupError(ValueError):
+    """The upload cannot start: a collector URL or CA file that cannot be used."""
+
+
+def check_collector_url(url: str) -> str:
+    """``url`` if it is ``http(s)://host[:port][/path]``; :class:`UploadSetupError` otherwise."""
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UploadSetupError(f"collector URL must be http(s)://host[:port][/path]: {url!r}")
+    return url
+
+
+def collector_ssl_context(url: str, ca_file: str | None) -> ssl.SSLContext | None:
+    """Trust for an ``https`` collector: ``ca_file``, else the system's CAs (``None``: http)."""
+
+    if urlsplit(url).scheme != "https":
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise UploadSetupError(f"cannot load the CA file {ca_file}: {exc}") from exc
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery of a queue did, counted from the queue itself."""
+
+    queue_dir: Path
+    uploaded: int = 0
+    discarded: int = 0
+    refused: int = 0
+    still_queued: int = 0
+    last_error: str | None = None
+    busy: bool = False
+
+    def message(self, url: str) -> str:
+        text = (f"{self.uploaded} uploaded, {self.still_queued} still queued in "
+                f"{self.queue_dir}, {self.refused} refused")
+        if self.refused:
+            text += f" (see {self.queue_dir / 'refused'})"
+        if self.discarded:
+            text += (f"; {self.discarded} of the uploaded were discarded by the collector "
+                     "(unknown probe_cc/probe_asn)")
+        if self.busy:
+            text += "; another upload from this queue is running, so this one did not start"
+        if self.still_queued:
+            if self.last_error:
+                text += f"; last error: {self.last_error}"
+            text += (f"; send them later with: censorscope probe upload --queue "
+                     f"{self.queue_dir} --url {url}")
+        return text
+
+
+@contextlib.contextmanager
+def queue_lock(queue_dir: Path) -> Iterator[bool]:
+    """An exclusive ``flock`` on QUEUE/upload.lock: one uploader per queue at a time."""
+
+    fd = os.open(queue_dir / "upload.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+async def _try_until(uploader: Uploader, within: float) -> None:
+    """Every entry once now (backoff ignored), then retries with backoff until ``within``."""
+
+    deadline = time.monotonic() + within
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within):
+            await uploader.upload_once(now=math.inf)
+            await uploader.drain(deadline)
+
+
+def deliver_queue(
+    queue_dir: Path, url: str, *, within: float, protocol: str = "submit_measurement",
+    ca_file: str | None = None,
+) -> DeliveryReport:
+    """Deliver ``queue_dir`` to the collector at ``url`` for at most ``within`` seconds.
+
+    Interrupting it (deadline, Ctrl-C, a crash) is safe: an entry leaves the queue only
+    once acknowledged, and a re-sent one gets the collector's first uid back. Raises
+    :class:`UploadSetupError` for a CA file that cannot be loaded.
+    """
+
+    queue = UploadQueue(queue_dir)
+    report = DeliveryReport(queue_dir=queue_dir)
+    acked_before = len(queue.acked())
+    refused_before = len(queue.refused())
+    with queue_lock(queue.root) as locked:
+        if not locked:
+            report.busy = True
+        elif within > 0:
+            uploader = Uploader(queue, url, protocol=protocol,
+                                timeout=min(30.0, max(within, 1.0)),
+                                ssl_context=collector_ssl_context(url, ca_file))
+            asyncio.run(_try_until(uploader, within))
+    new_acks = queue.acked()[acked_before:]
+    report.uploaded = len(new_acks)
+    report.discarded = sum(1 for a in new_acks if not a.get("measurement_uid"))
+    report.refused = len(queue.refused()) - refused_before
+    pending = queue.pending()
+    report.still_queued = len(pending)
+    errors = [e.last_error for e in pending if e.last_error]
+    report.last_error = errors[-1] if errors else None
+    return report

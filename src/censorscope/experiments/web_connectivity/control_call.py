@@ -3,7 +3,8 @@
 The request is OONI's ``x_control_request``: the URL, the three browser-like headers and, for
 every address the probe resolved, ``addr:PORT`` when the URL has an explicit port, otherwise
 both ``addr:443`` and ``addr:80`` whatever the scheme. The call itself is
-``censorscope.control.client.call_control``; a failure becomes ``control_failure``.
+``censorscope.net.control_client.call_control`` (in ``net``, not ``control``: experiments
+never import the control server's package); a failure becomes ``control_failure``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 from censorscope.model import failures as F
 from censorscope.net.conn import format_address
+from censorscope.net.control_client import call_control
 from censorscope.net.errors import NetError, scrub_ips
 
 from .options import ACCEPT, ACCEPT_LANGUAGE, WebConnectivityOptions
@@ -70,8 +72,6 @@ async def run_control(
 
     if not options.control_url:
         return ControlOutcome(None, NO_HELPERS)
-    from censorscope.control.client import call_control  # control is optional at import time
-
     try:
         async with asyncio.timeout(options.timeouts.control):
             response = await call_control(

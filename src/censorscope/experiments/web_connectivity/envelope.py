@@ -1,17 +1,19 @@
 """The df-000 envelope of a Web Connectivity measurement (test name, version, probe facts).
 
-Probe metadata comes from configuration (the lab writes it per ISP); the envelope is built
-with ``censorscope.model.measurement.make_measurement``.
+Probe metadata (``ProbeMetadata``, shared by every experiment: ``experiments.interface``) comes
+from configuration (the lab writes it per ISP); the envelope is built with
+``censorscope.model.measurement.make_measurement``. ``TEST_NAME``/``TEST_VERSION`` are what
+``web_connectivity.experiment`` registers.
 """
 
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from censorscope import __version__
+from censorscope.experiments.interface import ProbeMetadata
 from censorscope.model.measurement import make_measurement
 
 __all__ = ["TEST_NAME", "TEST_VERSION", "ProbeMetadata", "build_measurement", "probe_annotations"]
@@ -20,20 +22,6 @@ TEST_NAME = "web_connectivity"
 TEST_VERSION = "0.5.28"
 
 _GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "armv7l": "arm"}
-
-
-@dataclass(frozen=True)
-class ProbeMetadata:
-    """Who and where the probe is (``probe_asn`` as an int; 0 = unknown)."""
-
-    probe_cc: str = "ZZ"
-    probe_asn: int = 0
-    probe_network_name: str = ""
-    resolver_ip: str = ""
-    resolver_asn: int = 0
-    resolver_network_name: str = ""
-    software_name: str = "censorscope"
-    software_version: str = __version__
 
 
 def probe_annotations() -> dict[str, str]:

@@ -111,15 +111,21 @@ class WebConnectivityMeasurer:
 
     async def run(
         self,
-        input: str,
-        url: str,
+        input: str | None,
+        url: str | None,
         *,
         probe: ProbeMetadata,
         report_id: str,
         test_start_time: datetime,
     ) -> dict[str, Any]:
-        """A complete measurement (envelope + test keys) of ``url``, recorded as ``input``."""
+        """A complete measurement (envelope + test keys) of ``url``, recorded as ``input``.
 
+        The ``experiments.interface.Measurer`` signature; Web Connectivity always has both
+        (it registers ``InputKind.URLS``), so ``None`` is a caller's bug.
+        """
+
+        if input is None or url is None:
+            raise ValueError("web_connectivity measures a URL: input and url are required")
         start = datetime.now(UTC)
         t0 = time.monotonic()
         test_keys = await self.measure(url)

@@ -2,14 +2,15 @@
 
 Defaults are OONI's (DNS 4 s, TCP/TLS/HTTP 10 s, control 30 s, 500 ms late-reply and
 priority windows, 10 redirects, 512 KiB body, throttling samples every ~250 ms). Tests and
-the lab shrink them.
+the lab shrink them. ``Timeouts`` is shared by every experiment (``experiments.interface``)
+and re-exported here.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
+from censorscope.experiments.interface import ExperimentSettings, Network, Timeouts
 from censorscope.model.ipinfo import ASNTable
 from censorscope.trace.throttling import SamplerInterval
 
@@ -22,32 +23,6 @@ USER_AGENT = (
 )
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 ACCEPT_LANGUAGE = "en-US,en;q=0.9"
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Per-step timeouts in seconds, and the selector/late-reply windows."""
-
-    dns: float = 4.0
-    tcp: float = 10.0
-    tls: float = 10.0
-    http: float = 10.0
-    control: float = 30.0
-    dns_late_window: float = 0.5
-    priority_window: float = 0.5
-    priority_answer: float = 1.0
-    priority_send: float = 0.01
-
-    def scaled(self, factor: float) -> Timeouts:
-        """Every value multiplied by ``factor`` (``--timeout-scale``)."""
-
-        return Timeouts(**{k: v * factor for k, v in self.__dict__.items()})
-
-    def with_(self, **changes: float) -> Timeouts:
-        return replace(self, **changes)
-
 
 @dataclass
 class WebConnectivityOptions:
@@ -89,6 +64,24 @@ class WebConnectivityOptions:
     doh_always: bool = False
     allow_loopback: bool = False
     sampler: SamplerInterval | None = field(default_factory=SamplerInterval)
+
+    @classmethod
+    def from_settings(cls, settings: ExperimentSettings) -> WebConnectivityOptions:
+        """The options for the probe's ``settings`` (the rest keep their defaults)."""
+
+        return cls(
+            resolver=settings.resolver,
+            doh_url=settings.doh_url,
+            control_url=settings.control_url,
+            ca_file=settings.ca_file,
+            control_ca_file=settings.control_ca_file,
+            client_resolver=settings.client_resolver,
+            public_ranges=settings.public_ranges,
+            asn_table=settings.asn_table,
+            timeouts=settings.timeouts,
+            doh_always=settings.doh_always,
+            allow_loopback=settings.allow_loopback,
+        )
 
     def asn_of(self, ip: str) -> int:
         return self.asn_table.asn(ip) if self.asn_table is not None else 0
