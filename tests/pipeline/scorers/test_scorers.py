@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from censorscope.model.evidence import Evidence
 from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.analyzer import analyze_measurement
 from censorscope.pipeline.analyze.context import AnalysisContext
@@ -36,6 +37,10 @@ def _score(msm: dict[str, Any], ctx: AnalysisContext | None = None) -> Verdict:
     return analyze_measurement(msm, ctx or AnalysisContext(), uid="uid-1")
 
 
+def _texts(v: Verdict) -> list[str]:
+    return [e.text for e in v.evidence]
+
+
 def _non_web_samples() -> list[Path]:
     out = []
     for d in ("fastpath", "spec-examples"):
@@ -54,7 +59,7 @@ def test_every_non_web_sample_gets_a_verdict(path: Path) -> None:
     assert v.rule_id in SCORER_RULES_BY_ID
     assert v.rules_version == SCORER_RULES_VERSION
     assert v.fingerprints_version == FINGERPRINTS_VERSION
-    assert v.evidence and all(isinstance(e, str) and e for e in v.evidence)
+    assert v.evidence and all(isinstance(e, Evidence) and e.text for e in v.evidence)
     rule = SCORER_RULES_BY_ID[v.rule_id]
     assert v.outcome == rule.outcome
     if rule.layer not in ("*", None):
@@ -121,7 +126,7 @@ def test_telegram_all_dc_timeouts_is_tcp_timeout() -> None:
         "blocked", "tcp", "tcp.timeout", "telegram.dc.unreachable")
     assert v.blocking == "tcp_ip" and v.anomaly and not v.confirmed
     assert any(re.search(r"TCP connect to 149\.154\.\d+\.\d+:(80|443) failed: "
-                         r"generic_timeout_error", e) for e in v.evidence)
+                         r"generic_timeout_error", e) for e in _texts(v))
 
 
 def test_telegram_web_tls_reset() -> None:
@@ -136,7 +141,7 @@ def test_telegram_web_tls_reset() -> None:
     v = _score(msm)
     assert (v.outcome, v.layer, v.mechanism, v.rule_id) == (
         "blocked", "tls", "tls.reset", "telegram.web.failed")
-    assert any("web.telegram.org" in e and "connection_reset" in e for e in v.evidence)
+    assert any("web.telegram.org" in e and "connection_reset" in e for e in _texts(v))
 
 
 def test_whatsapp_endpoints_refused() -> None:
@@ -147,7 +152,7 @@ def test_whatsapp_endpoints_refused() -> None:
     v = _score(msm)
     assert (v.outcome, v.layer, v.mechanism, v.rule_id) == (
         "blocked", "tcp", "tcp.refused", "whatsapp.endpoints.unreachable")
-    assert "0 of 32 TCP connects to WhatsApp endpoints succeeded" in v.evidence
+    assert "0 of 32 TCP connects to WhatsApp endpoints succeeded" in _texts(v)
 
 
 def test_signal_tls_reset() -> None:
@@ -163,7 +168,7 @@ def test_signal_tls_reset() -> None:
     assert (v.outcome, v.layer, v.mechanism, v.rule_id) == (
         "blocked", "tls", "tls.reset", "signal.failed")
     assert v.blocking == "tls"
-    assert any("storage.signal.org" in e and "connection_reset" in e for e in v.evidence)
+    assert any("storage.signal.org" in e and "connection_reset" in e for e in _texts(v))
 
 
 def _fbm_with_foreign_answer() -> tuple[dict[str, Any], str]:
@@ -181,7 +186,7 @@ def test_facebook_messenger_foreign_answer_is_injection() -> None:
     v = _score(msm)
     assert (v.outcome, v.layer, v.mechanism, v.rule_id) == (
         "blocked", "dns", "dns.injection.other", "fbm.dns.outside_as32934")
-    assert any(ip in e and "AS64500" in e and "b-api.facebook.com" in e for e in v.evidence)
+    assert any(ip in e and "AS64500" in e and "b-api.facebook.com" in e for e in _texts(v))
 
 
 def test_facebook_messenger_foreign_answer_with_valid_tls_is_consistent() -> None:
@@ -210,15 +215,15 @@ def test_dnscheck_all_resolvers_timing_out_is_blocked() -> None:
     v = _score(msm)
     assert (v.outcome, v.layer, v.mechanism, v.rule_id) == (
         "blocked", "tls", "tls.timeout", "dnscheck.all_failed")
-    assert any(e.startswith("dot://8.8.8.8:853 failed") for e in v.evidence)
+    assert any(e.startswith("dot://8.8.8.8:853 failed") for e in _texts(v))
 
 
 def test_dnscheck_names_the_working_resolver() -> None:
     v = _score(_load("spec-examples/ts-028-dnscheck__codeblock01.json"))
     assert v.outcome == "ok" and not v.failure
     assert any(e.startswith("dot://8.8.8.8:853 resolved example.org to 93.184.216.34")
-               for e in v.evidence)
-    assert any("[2001:4860:4860::8888]:853 failed" in e for e in v.evidence)
+               for e in _texts(v))
+    assert any("[2001:4860:4860::8888]:853 failed" in e for e in _texts(v))
 
 
 def test_urlgetter_tls_reset_is_blocked_and_refused_is_insufficient() -> None:
@@ -266,7 +271,7 @@ def test_hhfm_changed_header_is_tampering() -> None:
     v = _score(msm)
     assert (v.outcome, v.layer, v.mechanism, v.rule_id) == (
         "impaired", "http", "http.diff", "hhfm.tampering")
-    assert any("HOSt" in e for e in v.evidence)
+    assert any("HOSt" in e for e in _texts(v))
 
 
 # the probe's own verdict keys of these tests; deleting them must not change our verdict

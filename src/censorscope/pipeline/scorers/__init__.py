@@ -1,7 +1,8 @@
 """Scorers of the OONI tests other than Web Connectivity, in the verdict vocabulary.
 
 Importing this package registers every scorer with
-``censorscope.pipeline.analyze.registry`` (``register(test_name)``); :data:`SCORERS` maps the
+``censorscope.pipeline.analyze.registry`` (``register(test_name)``) and the claims of their
+evidence with ``censorscope.pipeline.evidence`` (:mod:`.claims`); :data:`SCORERS` maps the
 test names to them for direct use. Rules are data (:mod:`.rules`, version
 :data:`SCORER_RULES_VERSION`); docs/analysis.md describes each scorer.
 """
@@ -15,6 +16,7 @@ from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.subject import Subject
 
 from . import circumvention, messaging, middlebox, probes
+from . import claims as claims  # registers the claims of the scorers' evidence
 from .fallback import FALLBACK_TEST_NAMES, score_fallback
 from .rules import SCORER_RULES, SCORER_RULES_BY_ID, SCORER_RULES_VERSION, ScorerRule
 

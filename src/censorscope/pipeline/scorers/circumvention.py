@@ -9,13 +9,17 @@ from the observation rows.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from censorscope.model.evidence import Evidence
+from censorscope.model.rows import ObservationRow
 from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
+from censorscope.pipeline.evidence import say
 
-from .common import (
+from .support import (
     Failure,
     answered,
     decide,
@@ -23,6 +27,7 @@ from .common import (
     dominant,
     interference,
     probe_rows,
+    raw_needed,
     row_failure,
     test_keys,
     url_host,
@@ -31,10 +36,9 @@ from .common import (
 if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
 
-__all__ = ["score_meek", "score_openvpn", "score_psiphon", "score_riseupvpn", "score_tor",
-           "score_tor_bootstrap"]
-
-_NO_RAW: Final = "the raw measurement is needed (its test-specific keys are not in the rows)"
+__all__ = ["TorTarget", "bootstrapped", "riseup_rows", "score_meek", "score_openvpn",
+           "score_psiphon", "score_riseupvpn", "score_tor", "score_tor_bootstrap",
+           "tor_targets"]
 
 
 def _tor_target_failure(target: Mapping[str, Any]) -> tuple[Failure | None, str]:
@@ -56,6 +60,35 @@ def _tor_target_failure(target: Mapping[str, Any]) -> tuple[Failure | None, str]
 _TOR_KINDS: Final = ("or_port_dirauth", "obfs4")
 
 
+@dataclass(frozen=True)
+class TorTarget:
+    """One Tor target that was run: its key in ``targets``, kind, address and outcome."""
+
+    name: str
+    kind: str
+    address: str
+    failure: Failure | None = None
+    text: str | None = None  # the target's failure (None: reachable)
+
+
+def tor_targets(targets: Mapping[str, Any]) -> tuple[dict[str, list[TorTarget]],
+                                                     dict[str, list[TorTarget]]]:
+    """(reachable targets by kind, failed targets by kind); targets not run are left out."""
+    ok: dict[str, list[TorTarget]] = {}
+    failed: dict[str, list[TorTarget]] = {}
+    for name, target in targets.items():
+        if not isinstance(target, dict) or target.get("failure") is False:
+            continue
+        kind = str(target.get("target_protocol") or "unknown")
+        addr = str(target.get("target_address") or name)
+        if target.get("failure") is None:
+            ok.setdefault(kind, []).append(TorTarget(str(name), kind, addr))
+        else:
+            fail, text = _tor_target_failure(target)
+            failed.setdefault(kind, []).append(TorTarget(str(name), kind, addr, fail, text))
+    return ok, failed
+
+
 @register("tor")
 def score_tor(subject: Subject, ctx: AnalysisContext) -> Verdict:
     """Per target (``failure`` null = reachable, a string = failed, false = not run): every
@@ -63,39 +96,28 @@ def score_tor(subject: Subject, ctx: AnalysisContext) -> Verdict:
     (two or more) while others work → blocked; otherwise ok (single relays go down)."""
     tk = test_keys(subject)
     if tk is None:
-        return decide(subject, ctx, "test.no_data", evidence=(_NO_RAW,))
+        return decide(subject, ctx, "test.no_data", evidence=(raw_needed("test_keys.targets"),))
     targets = tk.get("targets")
     if not isinstance(targets, dict) or not targets:
-        return decide(subject, ctx, "test.no_data",
-                      evidence=("targets is not a map of targets",))
-    ok: dict[str, list[str]] = {}
-    failed: dict[str, list[tuple[str, Failure | None, str]]] = {}
-    for name, target in targets.items():
-        if not isinstance(target, dict) or target.get("failure") is False:
-            continue
-        kind = str(target.get("target_protocol") or "unknown")
-        addr = str(target.get("target_address") or name)
-        if target.get("failure") is None:
-            ok.setdefault(kind, []).append(addr)
-        else:
-            fail, text = _tor_target_failure(target)
-            failed.setdefault(kind, []).append((addr, fail, text))
+        return decide(subject, ctx, "test.no_data", evidence=(
+            say("keys.not_a", key="test_keys.targets", shape="map"),))
+    ok, failed = tor_targets(targets)
     n_ok = sum(map(len, ok.values()))
     n_fail = sum(map(len, failed.values()))
-    lines = [f"{kind} {addr} failed: {text}" for kind, items in failed.items()
-             for addr, _, text in items]
-    evidence = [f"{n_ok} of {n_ok + n_fail} Tor targets reachable", *lines[:6]]
-    all_failures = [f for items in failed.values() for _, f, _ in items if f]
+    lines = [say("tor.target_failed", target=t.name, kind=t.kind, address=t.address,
+                 failure=t.text) for items in failed.values() for t in items]
+    evidence = [say("tor.targets", reachable=n_ok, total=n_ok + n_fail), *lines[:6]]
+    all_failures = [t.failure for items in failed.values() for t in items if t.failure]
     if n_ok == 0 and n_fail:
         return decide(subject, ctx, "tor.all_failed", failure=dominant(all_failures),
                       evidence=evidence)
     for kind in _TOR_KINDS:
         if len(failed.get(kind, ())) >= 2 and not ok.get(kind):
-            fails = [f for _, f, _ in failed[kind] if f]
-            return decide(subject, ctx, "tor.kind_failed", failure=dominant(fails),
-                          evidence=[f"every {kind} target failed", *evidence])
+            fails = [t.failure for t in failed[kind] if t.failure]
+            return decide(subject, ctx, "tor.kind_failed", failure=dominant(fails), evidence=[
+                say("tor.kind_failed", kind=kind, failed=len(failed[kind])), *evidence])
     if n_ok == 0:
-        return decide(subject, ctx, "test.no_data", evidence=("no Tor target was run",))
+        return decide(subject, ctx, "test.no_data", evidence=(say("tor.none_run"),))
     return decide(subject, ctx, "tor.ok", evidence=evidence)
 
 
@@ -114,26 +136,39 @@ def score_tor_bootstrap(subject: Subject, ctx: AnalysisContext) -> Verdict:
     ooniprobe-android 3.8.3 is a known broken client → insufficient."""
     tk = test_keys(subject)
     if tk is None:
-        return decide(subject, ctx, "test.no_data", evidence=(_NO_RAW,))
-    logs = tk.get("tor_logs")
-    log_text = "\n".join(map(str, logs)) if isinstance(logs, list) else str(logs or "")
+        return decide(subject, ctx, "test.no_data", evidence=(
+            raw_needed("test_keys.success, failure, bootstrap_time, tor_progress, tor_logs"),))
     failure = tk.get("failure")
     boot = tk.get("bootstrap_time")
-    if "Bootstrapped 100%" in log_text or tk.get("success") is True or (
-            failure is None and isinstance(boot, int | float) and boot > 0):
-        return decide(subject, ctx, "tor.bootstrap_ok",
-                      evidence=(f"tor bootstrapped in {boot} s" if boot else "tor bootstrapped",))
+    if bootstrapped(tk):
+        return decide(subject, ctx, "tor.bootstrap_ok", evidence=(
+            say("tor.bootstrapped_in", bootstrap_time=boot) if boot
+            else say("tor.bootstrapped"),))
     if failure is None:
-        return decide(subject, ctx, "test.no_data", evidence=("no failure and no bootstrap",))
-    if subject.meta.test_name == "torsf" and _broken_torsf_client(subject):
-        return decide(subject, ctx, "torsf.known_bug",
-                      evidence=(f"torsf failed ({failure}) on ooniprobe-android 3.8.3",))
+        return decide(subject, ctx, "test.no_data", evidence=(say("tor.no_outcome"),))
+    meta = subject.meta
+    if meta.test_name == "torsf" and _broken_torsf_client(subject):
+        return decide(subject, ctx, "torsf.known_bug", evidence=(say(
+            "torsf.broken_client", failure=failure, software_name=meta.software_name,
+            software_version=meta.software_version),))
     progress = tk.get("tor_progress")
-    summary = tk.get("tor_progress_summary")
-    where = f" at {progress}% ({summary})" if progress is not None else ""
-    transport = tk.get("transport_name") or subject.meta.test_name
-    return decide(subject, ctx, "tor.bootstrap_failed",
-                  evidence=(f"tor ({transport}) failed to bootstrap{where}: {failure}",))
+    transport = tk.get("transport_name") or meta.test_name
+    if progress is not None:
+        item = say("tor.bootstrap_stalled", transport=transport, progress=progress,
+                   summary=tk.get("tor_progress_summary"), failure=failure)
+    else:
+        item = say("tor.bootstrap_failed", transport=transport, failure=failure)
+    return decide(subject, ctx, "tor.bootstrap_failed", evidence=(item,))
+
+
+def bootstrapped(tk: Mapping[str, Any]) -> bool:
+    """True if tor bootstrapped: "Bootstrapped 100%" in the log, ``success``, or no failure
+    with a bootstrap time."""
+    logs = tk.get("tor_logs")
+    log_text = "\n".join(map(str, logs)) if isinstance(logs, list) else str(logs or "")
+    boot = tk.get("bootstrap_time")
+    return "Bootstrapped 100%" in log_text or tk.get("success") is True or (
+        tk.get("failure") is None and isinstance(boot, int | float) and boot > 0)
 
 
 @register("psiphon")
@@ -141,20 +176,21 @@ def score_psiphon(subject: Subject, ctx: AnalysisContext) -> Verdict:
     """Psiphon: a failure → blocked; no failure with a bootstrap time → ok."""
     tk = test_keys(subject)
     if tk is None:
-        return decide(subject, ctx, "test.no_data", evidence=(_NO_RAW,))
+        return decide(subject, ctx, "test.no_data", evidence=(
+            raw_needed("test_keys.failure, bootstrap_time"),))
     failure = tk.get("failure")
     boot = tk.get("bootstrap_time")
     if failure:
-        return decide(subject, ctx, "psiphon.failed",
-                      evidence=(f"psiphon failed: {failure}",))
+        return decide(subject, ctx, "psiphon.failed", evidence=(
+            say("keys.test_failed", test_name=subject.meta.test_name, failure=failure),))
     try:
         boot_s = float(boot) if boot is not None else 0.0
     except (TypeError, ValueError):
         boot_s = 0.0
     if boot_s > 0:
         return decide(subject, ctx, "psiphon.ok",
-                      evidence=(f"psiphon bootstrapped in {boot_s:.2f} s",))
-    return decide(subject, ctx, "test.no_data", evidence=("no failure and no bootstrap time",))
+                      evidence=(say("psiphon.bootstrapped", bootstrap_time=boot_s),))
+    return decide(subject, ctx, "test.no_data", evidence=(say("psiphon.no_outcome"),))
 
 
 _CERT: Final = frozenset({"ssl_invalid_certificate", "ssl_unknown_authority",
@@ -166,13 +202,10 @@ def score_riseupvpn(subject: Subject, ctx: AnalysisContext) -> Verdict:
     """RiseupVPN: the API (``*.riseup.net`` HTTPS) must answer; certificate errors are
     ambiguous (Riseup's own CA; the 2021 Let's Encrypt root expiry) → insufficient; then at
     least one gateway must accept TCP."""
-    rows = probe_rows(subject)
-    api = [r for r in rows if (url_host(r.http_request_url) or r.tls_server_name or r.hostname
-                               or "").endswith("riseup.net") and r.port in (None, 443)]
-    gateways = [r for r in rows if r.tcp_success is not None and r not in api]
+    api, gateways = riseup_rows(probe_rows(subject))
     if not api and not gateways:
-        return decide(subject, ctx, "test.no_data", evidence=("no API request or gateway",))
-    evidence: list[str] = []
+        return decide(subject, ctx, "test.no_data", evidence=(say("riseupvpn.none"),))
+    evidence: list[Evidence] = []
     api_fails = [(r, f) for r in api if (f := row_failure(r)) is not None]
     api_ok = any(answered(r) for r in api)
     if api_fails and not api_ok:
@@ -190,8 +223,19 @@ def score_riseupvpn(subject: Subject, ctx: AnalysisContext) -> Verdict:
                       evidence=[describe_failure(r, f)  # type: ignore[arg-type]
                                 for r, f in zip(gateways, fails, strict=True)][:6])
     ok_gw = sum(1 for r in gateways if r.tcp_success)
-    return decide(subject, ctx, "riseupvpn.ok", evidence=(
-        f"the API answered; {ok_gw} of {len(gateways)} gateway connects succeeded",))
+    if api_ok:
+        evidence.append(say("riseupvpn.api_answered"))
+    evidence.append(say("riseupvpn.gateways", ok=ok_gw, total=len(gateways)))
+    return decide(subject, ctx, "riseupvpn.ok", evidence=evidence)
+
+
+def riseup_rows(rows: list[ObservationRow]) -> tuple[list[ObservationRow],
+                                                     list[ObservationRow]]:
+    """(the API rows: ``*.riseup.net`` on 443; the gateway connects: every other connect)."""
+    api = [r for r in rows if (url_host(r.http_request_url) or r.tls_server_name or r.hostname
+                               or "").endswith("riseup.net") and r.port in (None, 443)]
+    gateways = [r for r in rows if r.tcp_success is not None and r not in api]
+    return api, gateways
 
 
 @register("openvpn")
@@ -200,23 +244,24 @@ def score_openvpn(subject: Subject, ctx: AnalysisContext) -> Verdict:
     failure → blocked (the handshake failed)."""
     tk = test_keys(subject)
     if tk is None:
-        return decide(subject, ctx, "test.no_data", evidence=(_NO_RAW,))
+        return decide(subject, ctx, "test.no_data", evidence=(
+            raw_needed("test_keys.success, failure, remote"),))
     remote = tk.get("remote") or subject.meta.input
     tcp_fail = [r for r in probe_rows(subject) if r.tcp_success is False]
     if tk.get("success") is True:
         boot = tk.get("bootstrap_time")
         return decide(subject, ctx, "openvpn.ok", evidence=(
-            f"OpenVPN handshake with {remote} completed"
-            + (f" in {float(boot):.2f} s" if isinstance(boot, int | float) else ""),))
+            say("openvpn.handshake_in", remote=remote, bootstrap_time=float(boot))
+            if isinstance(boot, int | float) else say("openvpn.handshake", remote=remote),))
     if tcp_fail:
         r = tcp_fail[0]
         f: Failure = ("tcp", r.tcp_failure or "unknown_failure")
         return decide(subject, ctx, "openvpn.tcp_failed", failure=f,
                       evidence=(describe_failure(r, f),))
     if tk.get("success") is False or tk.get("failure"):
-        return decide(subject, ctx, "openvpn.failed",
-                      evidence=(f"OpenVPN bootstrap with {remote} failed: {tk.get('failure')}",))
-    return decide(subject, ctx, "test.no_data", evidence=("no success flag and no failure",))
+        return decide(subject, ctx, "openvpn.failed", evidence=(
+            say("openvpn.failed", remote=remote, failure=tk.get("failure")),))
+    return decide(subject, ctx, "test.no_data", evidence=(say("openvpn.no_outcome"),))
 
 
 @register("meek_fronted_requests_test")
@@ -226,15 +271,13 @@ def score_meek(subject: Subject, ctx: AnalysisContext) -> Verdict:
     ok. The ``Server`` header is not used (fastpath's ``ECAcc`` check is CDN-specific)."""
     rows = [r for r in probe_rows(subject) if r.http_success is not None]
     if not rows:
-        return decide(subject, ctx, "test.no_data", evidence=("no fronted requests",))
+        return decide(subject, ctx, "test.no_data", evidence=(say("meek.none"),))
     for r in rows:
         f = row_failure(r)
         if f is not None and not answered(r):
             return decide(subject, ctx, "meek.failed", failure=f,
                           evidence=(describe_failure(r, f),))
     bad = [r for r in rows if r.http_response_status_code != 200]
-    codes = ", ".join(f"{r.http_request_url} → HTTP {r.http_response_status_code}"
-                      for r in rows)
-    if bad:
-        return decide(subject, ctx, "meek.not_served", evidence=(codes,))
-    return decide(subject, ctx, "meek.ok", evidence=(codes,))
+    codes = [say("meek.answered", observation=r.observation_idx, url=r.http_request_url,
+                 status_code=r.http_response_status_code) for r in rows]
+    return decide(subject, ctx, "meek.not_served" if bad else "meek.ok", evidence=codes)

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Final
 from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
+from censorscope.pipeline.evidence import say
 
-from .common import decide, probe_rows, row_failure
+from .support import decide, probe_rows, row_failure
 
 if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
@@ -32,10 +33,10 @@ def score_fallback(subject: Subject, ctx: AnalysisContext) -> Verdict:
     """``insufficient``: no rules for this test; the evidence counts the facts present."""
     rows = probe_rows(subject)
     failed = sum(1 for r in rows if row_failure(r) is not None)
-    what = (f"{len(rows)} observation rows, {failed} with a failure" if rows
-            else "no observation rows")
+    name = subject.meta.test_name
     return decide(subject, ctx, "test.unsupported", evidence=(
-        f"no scorer for {subject.meta.test_name}: {what}",))
+        say("fallback.rows", test_name=name, rows=len(rows), failed=failed) if rows
+        else say("fallback.no_rows", test_name=name),))
 
 
 for _name in FALLBACK_TEST_NAMES:

@@ -10,18 +10,20 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING, Final
 
+from censorscope.model.evidence import Evidence
+from censorscope.model.rows import ObservationRow
 from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
-from censorscope.model.rows import ObservationRow
+from censorscope.pipeline.evidence import say
 
-from .common import (
+from .support import (
     Failure,
     answered,
+    connected,
     decide,
     describe_failure,
     dominant,
-    endpoint,
     probe_rows,
     row_failure,
     url_host,
@@ -30,7 +32,8 @@ from .common import (
 if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
 
-__all__ = ["score_facebook_messenger", "score_signal", "score_telegram", "score_whatsapp"]
+__all__ = ["facebook_rows", "score_facebook_messenger", "score_signal", "score_telegram",
+           "score_whatsapp", "signal_rows", "status_codes", "telegram_rows", "whatsapp_rows"]
 
 # Telegram's data-centre networks (AS62041/AS59930/AS62014/AS211157 announcements)
 _TELEGRAM_NETS: Final = tuple(ipaddress.ip_network(n) for n in (
@@ -55,8 +58,9 @@ def _host(row: ObservationRow) -> str | None:
         or None
 
 
-def _summary(ok: int, total: int, what: str) -> str:
-    return f"{ok} of {total} {what} succeeded"
+def status_codes(rows: list[ObservationRow]) -> list[int]:
+    """The HTTP status codes the rows' answered transactions got (sorted, distinct)."""
+    return sorted({r.http_response_status_code or 0 for r in rows if answered(r)})
 
 
 def _first_failures(rows: list[ObservationRow]) -> list[tuple[ObservationRow, Failure]]:
@@ -80,12 +84,10 @@ def _service_failure(rows: list[ObservationRow]) -> tuple[ObservationRow, Failur
     return min(failed, key=lambda rf: order[rf[1][0]])
 
 
-@register("telegram")
-def score_telegram(subject: Subject, ctx: AnalysisContext) -> Verdict:
-    """Data centres: blocked when every TCP connect fails, or every HTTP POST fails; then
-    ``web.telegram.org``. Legacy measurements whose POSTs carry no URL count them as DC
-    POSTs (the web GET always has its URL)."""
-    rows = probe_rows(subject)
+def telegram_rows(rows: list[ObservationRow]) -> tuple[
+        list[ObservationRow], list[ObservationRow], list[ObservationRow]]:
+    """(``web.telegram.org`` rows, data-centre TCP connects, data-centre HTTP POSTs) of the
+    probe's rows."""
     web = [r for r in rows if _host(r) == "web.telegram.org"]
     web_ids = {id(r) for r in web}
     dc_tcp = [r for r in rows if r.tcp_success is not None and _in_nets(r.ip, _TELEGRAM_NETS)
@@ -93,12 +95,21 @@ def score_telegram(subject: Subject, ctx: AnalysisContext) -> Verdict:
     dc_http = [r for r in rows if r.http_success is not None and id(r) not in web_ids and (
         _in_nets(url_host(r.http_request_url), _TELEGRAM_NETS) or _in_nets(r.ip, _TELEGRAM_NETS)
         or r.http_request_url is None)]
+    return web, dc_tcp, dc_http
+
+
+@register("telegram")
+def score_telegram(subject: Subject, ctx: AnalysisContext) -> Verdict:
+    """Data centres: blocked when every TCP connect fails, or every HTTP POST fails; then
+    ``web.telegram.org``. Legacy measurements whose POSTs carry no URL count them as DC
+    POSTs (the web GET always has its URL)."""
+    web, dc_tcp, dc_http = telegram_rows(probe_rows(subject))
     if not dc_tcp and not dc_http and not web:
-        return decide(subject, ctx, "test.no_data", evidence=("no Telegram connects or requests",))
-    evidence = []
+        return decide(subject, ctx, "test.no_data", evidence=(say("telegram.none"),))
+    evidence: list[Evidence] = []
     if dc_tcp:
         ok = [r for r in dc_tcp if r.tcp_success]
-        evidence.append(_summary(len(ok), len(dc_tcp), "TCP connects to Telegram data centres"))
+        evidence.append(say("telegram.dc_tcp", ok=len(ok), total=len(dc_tcp)))
         if not ok:
             fails = [(r, f) for r, f in _first_failures(dc_tcp)]
             dom = dominant(f for _, f in fails)
@@ -106,7 +117,7 @@ def score_telegram(subject: Subject, ctx: AnalysisContext) -> Verdict:
             return decide(subject, ctx, "telegram.dc.unreachable", failure=dom, evidence=evidence)
     if dc_http:
         ok = [r for r in dc_http if r.http_success]
-        evidence.append(_summary(len(ok), len(dc_http), "HTTP POSTs to Telegram data centres"))
+        evidence.append(say("telegram.dc_http", ok=len(ok), total=len(dc_http)))
         if not ok:
             fails = _first_failures(dc_http)
             dom = dominant(f for _, f in fails)
@@ -118,13 +129,26 @@ def score_telegram(subject: Subject, ctx: AnalysisContext) -> Verdict:
         if bad is not None:
             evidence.append(describe_failure(*bad))
             return decide(subject, ctx, "telegram.web.failed", failure=bad[1], evidence=evidence)
-        codes = sorted({r.http_response_status_code or 0 for r in web if answered(r)})
-        evidence.append(f"https://web.telegram.org/ answered (HTTP {', '.join(map(str, codes))})"
-                        if codes else "web.telegram.org connected")
+        codes = status_codes(web)
+        evidence.append(say("telegram.web_answered", status_codes=codes) if codes
+                        else say("telegram.web_connected"))
     return decide(subject, ctx, "telegram.ok", evidence=evidence)
 
 
 _WA_ENDPOINT: Final = re.compile(r"^e\d+\.whatsapp\.net$")
+
+
+WHATSAPP_REGISTRATION: Final = "https://v.whatsapp.net/v2/register"
+WHATSAPP_WEB: Final = "https://web.whatsapp.com/"
+
+
+def whatsapp_rows(rows: list[ObservationRow]) -> tuple[
+        list[ObservationRow], list[ObservationRow], list[ObservationRow]]:
+    """(endpoint rows ``eN.whatsapp.net`` or port 5222, registration rows, web rows)."""
+    ep = [r for r in rows if _WA_ENDPOINT.match(r.hostname or "") or r.port == 5222]
+    reg = [r for r in rows if _host(r) == url_host(WHATSAPP_REGISTRATION)]
+    web = [r for r in rows if _host(r) == url_host(WHATSAPP_WEB)]
+    return ep, reg, web
 
 
 @register("whatsapp")
@@ -133,35 +157,31 @@ def score_whatsapp(subject: Subject, ctx: AnalysisContext) -> Verdict:
     resolves); registration (``v.whatsapp.net``) and web (``web.whatsapp.com``): blocked if
     they fail before any HTTP response (the status code is not a blocking signal — a 400 from
     web.whatsapp.com to a non-browser client is normal)."""
-    rows = probe_rows(subject)
-    ep = [r for r in rows if _WA_ENDPOINT.match(r.hostname or "") or r.port == 5222]
+    ep, reg, web = whatsapp_rows(probe_rows(subject))
     ep_tcp = [r for r in ep if r.tcp_success is not None]
-    reg = [r for r in rows if _host(r) == "v.whatsapp.net"]
-    web = [r for r in rows if _host(r) == "web.whatsapp.com"]
     if not ep and not reg and not web:
-        return decide(subject, ctx, "test.no_data", evidence=("no WhatsApp connects or requests",))
-    evidence = []
+        return decide(subject, ctx, "test.no_data", evidence=(say("whatsapp.none"),))
+    evidence: list[Evidence] = []
     if ep:
         ok = [r for r in ep_tcp if r.tcp_success]
-        evidence.append(_summary(len(ok), len(ep_tcp), "TCP connects to WhatsApp endpoints"))
+        evidence.append(say("whatsapp.endpoints_tcp", ok=len(ok), total=len(ep_tcp)))
         if not ok:
             fails = _first_failures(ep)
             dom = dominant(f for _, f in fails)
             evidence += [describe_failure(r, f) for r, f in fails[:6]]
             return decide(subject, ctx, "whatsapp.endpoints.unreachable", failure=dom,
                           evidence=evidence)
-    for rows_of, rule, name in ((reg, "whatsapp.registration.failed",
-                                 "https://v.whatsapp.net/v2/register"),
-                                (web, "whatsapp.web.failed", "https://web.whatsapp.com/")):
+    for rows_of, rule, name in ((reg, "whatsapp.registration.failed", WHATSAPP_REGISTRATION),
+                                (web, "whatsapp.web.failed", WHATSAPP_WEB)):
         if not rows_of:
             continue
         bad = _service_failure(rows_of)
         if bad is not None:
             evidence.append(describe_failure(*bad))
             return decide(subject, ctx, rule, failure=bad[1], evidence=evidence)
-        codes = sorted({r.http_response_status_code or 0 for r in rows_of if answered(r)})
+        codes = status_codes(rows_of)
         if codes:
-            evidence.append(f"{name} answered with HTTP {', '.join(map(str, codes))}")
+            evidence.append(say("whatsapp.answered", url=name, status_codes=codes))
     return decide(subject, ctx, "whatsapp.ok", evidence=evidence)
 
 
@@ -173,23 +193,30 @@ def _version(text: str | None) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def signal_rows(rows: list[ObservationRow]) -> tuple[list[ObservationRow],
+                                                     dict[str, list[ObservationRow]]]:
+    """The Signal rows (without the bare ``uptime.signal.org`` lookup) and them by host."""
+    rows = [r for r in rows if _host(r) != "uptime.signal.org"]
+    by_host: dict[str, list[ObservationRow]] = {}
+    for r in rows:
+        host = _host(r)
+        if host:
+            by_host.setdefault(host, []).append(r)
+    return rows, by_host
+
+
 @register("signal")
 def score_signal(subject: Subject, ctx: AnalysisContext) -> Verdict:
     """Every Signal HTTPS endpoint must answer. ``uptime.signal.org`` (a bare DNS lookup) is
     ignored as in the probe. Known probe artefacts give ``insufficient``: Android's
     ``android_dns_cache_no_data``, and ``ssl_unknown_authority`` before test 0.2.2 (the probe
     did not trust Signal's private CA)."""
-    rows = [r for r in probe_rows(subject) if _host(r) != "uptime.signal.org"]
-    by_host: dict[str, list[ObservationRow]] = {}
-    for r in rows:
-        host = _host(r)
-        if host:
-            by_host.setdefault(host, []).append(r)
+    rows, by_host = signal_rows(probe_rows(subject))
     if not any(r.http_success is not None for r in rows):
-        return decide(subject, ctx, "test.no_data", evidence=("no Signal HTTPS requests",))
+        return decide(subject, ctx, "test.no_data", evidence=(say("signal.none"),))
     failing = {h: bad for h, rs in by_host.items() if (bad := _service_failure(rs)) is not None}
     hosts_ok = sorted(h for h, rs in by_host.items() if any(answered(r) for r in rs))
-    evidence = [f"answered: {', '.join(hosts_ok)}"] if hosts_ok else []
+    evidence = [say("signal.answered", hosts=hosts_ok)] if hosts_ok else []
     evidence += [describe_failure(*bad) for bad in failing.values()]
     if not failing:
         return decide(subject, ctx, "signal.ok", evidence=evidence)
@@ -206,7 +233,18 @@ _FB_SERVICES: Final = frozenset({
     "b-api.facebook.com", "b-graph.facebook.com", "edge-mqtt.facebook.com",
     "external.xx.fbcdn.net", "scontent.xx.fbcdn.net", "star.c10r.facebook.com",
     "stun.fbsbx.com"})
-_FACEBOOK_AS: Final = 32934
+FACEBOOK_AS: Final = 32934
+
+
+def facebook_rows(rows: list[ObservationRow]) -> list[ObservationRow]:
+    """The rows of the Facebook services' lookups and connects."""
+    return [r for r in rows if (r.hostname or "").lower() in _FB_SERVICES]
+
+
+def verified_tls(rows: list[ObservationRow]) -> set[tuple[str | None, str]]:
+    """(ip, server name) of the handshakes with a verified certificate among ``rows``."""
+    return {(r.ip, (r.tls_server_name or "").lower()) for r in rows
+            if r.ip and r.tls_success and r.tls_no_verify is not True}
 
 
 @register("facebook_messenger")
@@ -215,12 +253,11 @@ def score_facebook_messenger(subject: Subject, ctx: AnalysisContext) -> Verdict:
     TLS handshake with a valid certificate for that name (in this measurement or any the
     context saw — Facebook also serves from other networks' caches); bogons and failed
     lookups are blocking. TCP: a consistent answer whose connect fails is blocking."""
-    rows = [r for r in probe_rows(subject) if (r.hostname or "").lower() in _FB_SERVICES]
+    rows = facebook_rows(probe_rows(subject))
     if not rows:
-        return decide(subject, ctx, "test.no_data", evidence=("no Facebook service lookups",))
-    verified = {(r.ip, (r.tls_server_name or "").lower()) for r in probe_rows(subject)
-                if r.ip and r.tls_success and r.tls_no_verify is not True}
-    inconsistent: list[str] = []
+        return decide(subject, ctx, "test.no_data", evidence=(say("fbm.none"),))
+    verified = verified_tls(probe_rows(subject))
+    inconsistent: list[Evidence] = []
     bad_ips: set[str] = set()
     for r in rows:
         host = (r.hostname or "").lower()
@@ -231,15 +268,15 @@ def score_facebook_messenger(subject: Subject, ctx: AnalysisContext) -> Verdict:
         if not ip:
             continue
         if r.ip_is_bogon or (ctx is not None and ctx.is_bogon(ip)):
-            return decide(subject, ctx, "fbm.dns.bogon",
-                          evidence=(f"{host} resolved to the bogon {ip}",))
+            return decide(subject, ctx, "fbm.dns.bogon", evidence=(say(
+                "fbm.bogon", observation=r.observation_idx, hostname=host, ip=ip),))
         asn = ctx.asn(ip, r.dns_answer_asn) if ctx is not None else (r.dns_answer_asn or 0)
-        if not asn or asn == _FACEBOOK_AS:
+        if not asn or asn == FACEBOOK_AS:
             continue
         if (ip, host) in verified or (ctx is not None and ctx.valid_tls_for(ip, host)):
             continue
-        inconsistent.append(f"{host} resolved to {ip} (AS{asn}), outside AS{_FACEBOOK_AS}, "
-                            "and no valid TLS handshake for the name is known at that IP")
+        inconsistent.append(say("fbm.outside_as", observation=r.observation_idx,
+                                hostname=host, ip=ip, asn=asn, facebook_asn=FACEBOOK_AS))
         bad_ips.add(ip)
     if inconsistent:
         return decide(subject, ctx, "fbm.dns.outside_as32934", evidence=inconsistent[:6])
@@ -252,6 +289,6 @@ def score_facebook_messenger(subject: Subject, ctx: AnalysisContext) -> Verdict:
             for r in tcp_fail[:6]])
     hosts = sorted({(r.hostname or "").lower() for r in rows})
     return decide(subject, ctx, "fbm.ok", evidence=(
-        f"{len(hosts)} services resolved consistently; "
-        f"{sum(1 for r in tcp_all if r.tcp_success)} of {len(tcp_all)} TCP connects succeeded",
-        *(f"{endpoint(r)} connected" for r in tcp_all[:3] if r.tcp_success)))
+        say("fbm.services", services=len(hosts)),
+        say("fbm.connects", ok=sum(1 for r in tcp_all if r.tcp_success), total=len(tcp_all)),
+        *(connected(r) for r in tcp_all[:3] if r.tcp_success)))

@@ -10,19 +10,23 @@ probe's own ``tampering`` flag is not read (it is wrong in known versions, probe
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
+from censorscope.pipeline.evidence import say
 from censorscope.pipeline.fingerprints import body_text
 
-from .common import decide, test_keys
+from .support import decide, raw_needed, test_keys
 
 if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
 
-__all__ = ["score_hhfm", "score_hirl"]
+__all__ = ["HeaderEcho", "first_line", "header_echo", "hirl_differences", "score_hhfm",
+           "score_hirl"]
 
 
 def _sent_headers(request: dict[str, Any]) -> dict[str, str]:
@@ -39,6 +43,43 @@ def _sent_headers(request: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class HeaderEcho:
+    """What HHFM's first transaction shows: the headers sent (without ``Connection``), the
+    echoed ones (None when the answer is not the echo JSON), the body length and status."""
+
+    sent: dict[str, str]
+    echoed: dict[str, str] | None
+    body_length: int
+    status_code: Any
+
+    def changes(self) -> list[tuple[str, str | None, str | None]]:
+        """(header, value sent or None if added, value echoed or None if missing)."""
+        got = self.echoed or {}
+        out: list[tuple[str, str | None, str | None]] = [
+            (k, v, got.get(k)) for k, v in self.sent.items() if got.get(k) != v]
+        out += [(k, None, v) for k, v in got.items() if k not in self.sent]
+        return out
+
+
+def header_echo(tx: Mapping[str, Any]) -> HeaderEcho | None:
+    """The :class:`HeaderEcho` of one ``requests`` item (None when it has no response)."""
+    request, response = tx.get("request") or {}, tx.get("response")
+    if not isinstance(response, dict):
+        return None
+    sent = {k: v for k, v in _sent_headers(request).items() if k.lower() != "connection"}
+    body = body_text(response.get("body"))
+    try:
+        echo = json.loads(body) if body else None
+    except ValueError:
+        echo = None
+    echoed = None
+    if isinstance(echo, dict) and isinstance(echo.get("headers_dict"), dict):
+        echoed = {str(k): str(v[0] if isinstance(v, list) and v else v)
+                  for k, v in echo["headers_dict"].items() if str(k).lower() != "connection"}
+    return HeaderEcho(sent, echoed, len(body), response.get("code"))
+
+
 @register("http_header_field_manipulation")
 def score_hhfm(subject: Subject, ctx: AnalysisContext) -> Verdict:
     """Compare the headers sent (names are case-scrambled on purpose) with the echoed
@@ -47,35 +88,28 @@ def score_hhfm(subject: Subject, ctx: AnalysisContext) -> Verdict:
     body → impaired too (the answer did not come from the echo server)."""
     tk = test_keys(subject)
     if tk is None:
-        return decide(subject, ctx, "test.no_data", evidence=("the raw measurement is needed",))
+        return decide(subject, ctx, "test.no_data", evidence=(raw_needed("test_keys.requests"),))
     requests = tk.get("requests")
     if not isinstance(requests, list) or not requests or not isinstance(requests[0], dict):
-        return decide(subject, ctx, "test.no_data", evidence=("no request was made",))
-    tx = requests[0]
-    request, response = tx.get("request") or {}, tx.get("response")
-    if not isinstance(response, dict):
         return decide(subject, ctx, "test.no_data", evidence=(
-            f"no response from the echo server ({tx.get('failure')})",))
-    sent = {k: v for k, v in _sent_headers(request).items() if k.lower() != "connection"}
-    body = body_text(response.get("body"))
-    try:
-        echo = json.loads(body) if body else None
-    except ValueError:
-        echo = None
-    if not isinstance(echo, dict) or not isinstance(echo.get("headers_dict"), dict):
-        return decide(subject, ctx, "hhfm.tampering", evidence=(
-            f"the echo server's answer is not its JSON echo ({len(body)} bytes, HTTP "
-            f"{response.get('code')}): something else answered",))
-    got = {str(k): str(v[0] if isinstance(v, list) and v else v)
-           for k, v in echo["headers_dict"].items() if str(k).lower() != "connection"}
-    changes = [f"{k}: {v!r} → {got.get(k)!r}" for k, v in sent.items() if got.get(k) != v]
-    changes += [f"added {k}: {v!r}" for k, v in got.items() if k not in sent]
+            say("keys.not_a", key="test_keys.requests", shape="list of objects"),))
+    tx = requests[0]
+    echo = header_echo(tx)
+    if echo is None:
+        return decide(subject, ctx, "test.no_data", evidence=(
+            say("hhfm.no_response", failure=tx.get("failure")),))
+    if echo.echoed is None:
+        return decide(subject, ctx, "hhfm.tampering", evidence=(say(
+            "hhfm.not_echo", body_length=echo.body_length, status_code=echo.status_code),))
+    changes = echo.changes()
     if changes:
         return decide(subject, ctx, "hhfm.tampering", evidence=(
-            f"{len(changes)} header change(s) between the probe and the echo server",
-            *changes[:6]))
-    return decide(subject, ctx, "hhfm.ok", evidence=(
-        f"the {len(sent)} headers sent came back unchanged",))
+            say("hhfm.changes", changes=len(changes)),
+            *(say("hhfm.header_changed", header=k, sent=v, received=got) if v is not None
+              else say("hhfm.header_added", header=k, received=got)
+              for k, v, got in changes[:6])))
+    return decide(subject, ctx, "hhfm.ok",
+                  evidence=(say("hhfm.unchanged", headers=len(echo.sent)),))
 
 
 @register("http_invalid_request_line")
@@ -84,18 +118,26 @@ def score_hirl(subject: Subject, ctx: AnalysisContext) -> Verdict:
     impaired/http.diff (e.g. a proxy answered ``400 Bad request`` itself)."""
     tk = test_keys(subject)
     if tk is None:
-        return decide(subject, ctx, "test.no_data", evidence=("the raw measurement is needed",))
+        return decide(subject, ctx, "test.no_data",
+                      evidence=(raw_needed("test_keys.sent, received"),))
     sent, received = tk.get("sent"), tk.get("received")
     if not isinstance(sent, list) or not isinstance(received, list) or not (sent or received):
-        return decide(subject, ctx, "test.no_data", evidence=("nothing was sent or received",))
-    diffs = []
-    for i, s in enumerate(sent):
-        r = received[i] if i < len(received) else None
-        if r != s:
-            first = str(r).split("\r\n", 1)[0][:80] if r else repr(r)
-            diffs.append(f"request line {i + 1} ({str(s)[:40]!r}…) came back as {first!r}")
+        return decide(subject, ctx, "test.no_data", evidence=(say("hirl.nothing"),))
+    diffs = hirl_differences(sent, received)
     if diffs:
         return decide(subject, ctx, "hirl.tampering", evidence=(
-            f"{len(diffs)} of {len(sent)} request lines were not echoed unchanged", *diffs[:4]))
-    return decide(subject, ctx, "hirl.ok", evidence=(
-        f"all {len(sent)} invalid request lines were echoed unchanged",))
+            say("hirl.changes", changed=len(diffs), sent=len(sent)),
+            *(say("hirl.line_changed", line=i + 1, sent=str(sent[i])[:40],
+                  received=first_line(received[i] if i < len(received) else None))
+              for i in diffs[:4])))
+    return decide(subject, ctx, "hirl.ok", evidence=(say("hirl.unchanged", sent=len(sent)),))
+
+
+def hirl_differences(sent: list[Any], received: list[Any]) -> list[int]:
+    """Indices of the request lines sent that did not come back byte for byte."""
+    return [i for i, s in enumerate(sent) if (received[i] if i < len(received) else None) != s]
+
+
+def first_line(received: Any) -> str | None:
+    """The first line (at most 80 characters) of what came back, None if nothing did."""
+    return str(received).split("\r\n", 1)[0][:80] if received else None

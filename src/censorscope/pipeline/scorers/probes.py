@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from censorscope.model.evidence import Evidence
 from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
+from censorscope.pipeline.evidence import say
 
-from .common import (
+from .support import (
     Failure,
     answered,
     decide,
@@ -23,6 +25,7 @@ from .common import (
     interference,
     operation_layer,
     probe_rows,
+    raw_needed,
     row_failure,
     test_keys,
 )
@@ -30,12 +33,12 @@ from .common import (
 if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
 
-__all__ = ["score_browser_web", "score_dnscheck", "score_speed", "score_stun",
-           "score_urlgetter"]
+__all__ = ["browser_name", "lookup_result", "score_browser_web", "score_dnscheck",
+           "score_speed", "score_stun", "score_urlgetter"]
 
 
 def _failure_verdict(subject: Subject, ctx: AnalysisContext, prefix: str, failure: Failure,
-                     evidence: list[str]) -> Verdict:
+                     evidence: list[Evidence]) -> Verdict:
     rule = f"{prefix}.interference" if interference(failure[1]) else f"{prefix}.failed_other"
     return decide(subject, ctx, rule, failure=failure, evidence=evidence)
 
@@ -58,22 +61,23 @@ def score_urlgetter(subject: Subject, ctx: AnalysisContext) -> Verdict:
             if same:
                 r, f = same[0]
                 return _failure_verdict(subject, ctx, "urlgetter", f, [describe_failure(r, f)])
+            said = say("urlgetter.operation_failed", operation=tk.get("failed_operation"),
+                       failure=failure)
             if layer is None:
-                return decide(subject, ctx, "test.no_data",
-                              evidence=(f"failed ({tk.get('failed_operation')}): {failure}",))
-            return _failure_verdict(subject, ctx, "urlgetter", (layer, str(failure)),
-                                    [f"{tk.get('failed_operation')} failed: {failure}"])
+                return decide(subject, ctx, "test.no_data", evidence=(said,))
+            return _failure_verdict(subject, ctx, "urlgetter", (layer, str(failure)), [said])
     elif fails and not any(answered(r) for r in rows):
         r, f = min(fails, key=lambda rf: order[rf[1][0]])
         return _failure_verdict(subject, ctx, "urlgetter", f, [describe_failure(r, f)])
     if not rows and not tk:
-        return decide(subject, ctx, "test.no_data", evidence=("no observations",))
+        return decide(subject, ctx, "test.no_data", evidence=(say("rows.none"),))
     codes = sorted({r.http_response_status_code or 0 for r in rows if answered(r)})
-    what = f"HTTP {', '.join(map(str, codes))}" if codes else "the operation completed"
-    return decide(subject, ctx, "urlgetter.ok", evidence=(f"{subject.meta.input}: {what}",))
+    return decide(subject, ctx, "urlgetter.ok", evidence=(
+        say("urlgetter.answered", input=subject.meta.input, status_codes=codes) if codes
+        else say("urlgetter.completed", input=subject.meta.input),))
 
 
-def _lookup_result(keys: Mapping[str, Any]) -> tuple[list[str], Failure | None, str | None]:
+def lookup_result(keys: Mapping[str, Any]) -> tuple[list[str], Failure | None, str | None]:
     """(answers, failure, failure text) of one dnscheck lookup (urlgetter keys)."""
     answers: list[str] = []
     for q in keys.get("queries") or ():
@@ -106,34 +110,36 @@ def score_dnscheck(subject: Subject, ctx: AnalysisContext) -> Verdict:
     layer of the failure; other failures (no route, refused) → insufficient."""
     tk = test_keys(subject)
     if tk is None:
-        return decide(subject, ctx, "test.no_data",
-                      evidence=("the raw measurement is needed (lookups are nested keys)",))
-    resolver = subject.meta.input or "the resolver"
+        return decide(subject, ctx, "test.no_data", evidence=(raw_needed("test_keys.lookups"),))
     lookups = tk.get("lookups")
     boot_failure = tk.get("bootstrap_failure")
     if not isinstance(lookups, dict) or not lookups:
         if boot_failure:
             return decide(subject, ctx, "dnscheck.bootstrap_failed",
-                          failure=("dns", str(boot_failure)),
-                          evidence=(f"resolving the address of {resolver} failed: "
-                                    f"{boot_failure}",))
-        return decide(subject, ctx, "test.no_data", evidence=("no lookups",))
+                          failure=("dns", str(boot_failure)), evidence=(say(
+                              "dnscheck.bootstrap_failed",
+                              resolver=subject.meta.input or "the resolver",
+                              failure=boot_failure),))
+        return decide(subject, ctx, "test.no_data",
+                      evidence=(say("keys.not_a", key="test_keys.lookups", shape="map"),))
     domain = tk.get("domain") or "the test domain"
-    working: list[str] = []
+    working: list[Evidence] = []
     failing: list[tuple[str, Failure, str]] = []
     for url, keys in sorted(lookups.items()):
         if not isinstance(keys, dict):
             continue
-        answers, failure, text = _lookup_result(keys)
+        answers, failure, text = lookup_result(keys)
         if failure is None and answers:
-            working.append(f"{url} resolved {domain} to {', '.join(answers[:3])}")
+            working.append(say("dnscheck.resolved", url=url, domain=domain,
+                               answers=answers[:3]))
         elif failure is not None:
             failing.append((url, failure, text or failure[1]))
-    evidence = working + [f"{url} failed: {text}" for url, _, text in failing]
+    evidence = working + [say("dnscheck.lookup_failed", url=url, failure=text)
+                          for url, _, text in failing]
     if working:
         return decide(subject, ctx, "dnscheck.ok", evidence=evidence[:8])
     if not failing:
-        return decide(subject, ctx, "test.no_data", evidence=("no lookup answered or failed",))
+        return decide(subject, ctx, "test.no_data", evidence=(say("dnscheck.no_outcome"),))
     # addresses that fail for local reasons (no IPv6 route …) do not hide the others
     censored = [f for _, f, _ in failing if interference(f[1])]
     if censored:
@@ -159,13 +165,13 @@ def score_stun(subject: Subject, ctx: AnalysisContext) -> Verdict:
                       else "urlgetter.failed_other", failure=f,
                       evidence=(describe_failure(r, f),))
     if tk is None:
-        return decide(subject, ctx, "test.no_data", evidence=("the raw measurement is needed",))
+        return decide(subject, ctx, "test.no_data",
+                      evidence=(raw_needed("test_keys.failure, endpoint"),))
     failure = tk.get("failure")
     if failure:
-        return decide(subject, ctx, "stun.failed",
-                      evidence=(f"STUN binding request to {endpoint} failed: {failure}",))
-    return decide(subject, ctx, "stun.ok",
-                  evidence=(f"STUN server {endpoint} answered the binding request",))
+        return decide(subject, ctx, "stun.failed", evidence=(
+            say("stun.failed", endpoint=endpoint, failure=failure),))
+    return decide(subject, ctx, "stun.ok", evidence=(say("stun.answered", endpoint=endpoint),))
 
 
 @register("browser_web")
@@ -174,16 +180,23 @@ def score_browser_web(subject: Subject, ctx: AnalysisContext) -> Verdict:
     no control: a down site looks the same)."""
     tk = test_keys(subject)
     if tk is None:
-        return decide(subject, ctx, "test.no_data", evidence=("the raw measurement is needed",))
-    browser = (tk.get("browser_name") or tk.get("browser") or "the browser")
-    load = tk.get("load_time_ms")
+        return decide(subject, ctx, "test.no_data",
+                      evidence=(raw_needed("test_keys.result, load_time_ms"),))
+    facts = {"browser": browser_name(tk), "input": subject.meta.input,
+             "load_time_ms": tk.get("load_time_ms")}
     if tk.get("result") == "ok":
-        return decide(subject, ctx, "browser_web.ok", evidence=(
-            f"{browser} loaded {subject.meta.input} in {load} ms",))
+        return decide(subject, ctx, "browser_web.ok",
+                      evidence=(say("browser_web.loaded", **facts),))
     if tk.get("result") == "error":
-        return decide(subject, ctx, "browser_web.error", evidence=(
-            f"{browser} failed to load {subject.meta.input} after {load} ms",))
-    return decide(subject, ctx, "test.no_data", evidence=(f"result {tk.get('result')!r}",))
+        return decide(subject, ctx, "browser_web.error",
+                      evidence=(say("browser_web.failed", **facts),))
+    return decide(subject, ctx, "test.no_data", evidence=(
+        say("keys.value", key="test_keys.result", value=tk.get("result")),))
+
+
+def browser_name(tk: Mapping[str, Any]) -> Any:
+    """The browser as the test keys name it (``browser_name`` or ``browser``)."""
+    return tk.get("browser_name") or tk.get("browser") or "the browser"
 
 
 _SPEED: Final = ("dash", "ndt")
@@ -196,10 +209,10 @@ def score_speed(subject: Subject, ctx: AnalysisContext) -> Verdict:
     insufficient."""
     tk = test_keys(subject)
     if tk is None:
-        return decide(subject, ctx, "test.no_data", evidence=("the raw measurement is needed",))
+        return decide(subject, ctx, "test.no_data", evidence=(raw_needed("test_keys.failure"),))
     failure = tk.get("failure")
+    name = subject.meta.test_name
     if failure:
         return decide(subject, ctx, "speed.failed",
-                      evidence=(f"{subject.meta.test_name} failed: {failure}",))
-    return decide(subject, ctx, "speed.ok",
-                  evidence=(f"{subject.meta.test_name} completed",))
+                      evidence=(say("keys.test_failed", test_name=name, failure=failure),))
+    return decide(subject, ctx, "speed.ok", evidence=(say("keys.test_completed", test_name=name),))

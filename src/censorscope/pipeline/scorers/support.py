@@ -1,5 +1,6 @@
-"""What every scorer shares: the probe's observation rows, failure → mechanism, evidence
-sentences, and :func:`decide` (rule id → :class:`Verdict`).
+"""Scorer support: what every scorer shares. The probe's observation rows, failure →
+mechanism, the evidence about one row (its failure, its connect; claims in :mod:`.claims`),
+and :func:`decide` (rule id → :class:`Verdict`).
 
 Scorers recompute from the observation rows (``tcp_connect``, ``tls_handshakes``,
 ``requests``, ``queries`` as the observe stage merged them), which exist for stored
@@ -19,7 +20,7 @@ from censorscope.model.evidence import Evidence
 from censorscope.model.rows import ObservationRow
 from censorscope.model.verdict import LAYERS, Layer, LayerVerdict, Verdict
 from censorscope.pipeline.analyze.subject import Subject
-from censorscope.pipeline.evidence import unstructured
+from censorscope.pipeline.evidence import say
 
 from .rules import SCORER_RULES_BY_ID, SCORER_RULES_VERSION
 
@@ -29,13 +30,16 @@ if TYPE_CHECKING:
 __all__ = [
     "Failure",
     "answered",
+    "connected",
     "decide",
     "describe_failure",
     "dominant",
     "endpoint",
+    "failure_facts",
     "interference",
     "mechanism",
     "probe_rows",
+    "raw_needed",
     "row_failure",
     "test_keys",
     "url_host",
@@ -141,24 +145,54 @@ def endpoint(row: ObservationRow) -> str:
     return addr or name or row.http_request_url or "an endpoint"
 
 
-_WHAT: Final = {"dns": "DNS lookup of", "tcp": "TCP connect to", "tls": "TLS handshake with",
-                "http": "HTTP request to"}
-
-
-def describe_failure(row: ObservationRow, failure: Failure) -> str:
-    """One evidence sentence: ``TCP connect to 1.2.3.4:443 failed: generic_timeout_error``."""
-    layer, text = failure
+def failure_facts(row: ObservationRow, layer: Layer) -> tuple[str, dict[str, Any]] | None:
+    """The claim and facts of "<the operation at ``layer``> of ``row`` failed: <failure>", or
+    None when the row has no failure at that layer (the claims' checkers use this too)."""
+    idx = row.observation_idx
     if layer == "dns":
-        what = f"DNS lookup of {row.hostname or 'the name'}"
+        if not row.dns_failure:
+            return None
+        facts: dict[str, Any] = {"observation": idx, "hostname": row.hostname or "the name"}
         if row.dns_resolver_address:
-            what += f" via {row.dns_resolver_address}"
-    elif layer == "http":
-        what = f"HTTP request to {row.http_request_url or endpoint(row)}"
-    else:
-        what = f"{_WHAT[layer]} {endpoint(row)}"
-        if layer == "tls" and row.tls_server_name and row.tls_server_name not in what:
-            what += f" (SNI {row.tls_server_name})"
-    return f"{what} failed: {text}"
+            facts["resolver"] = row.dns_resolver_address
+        facts["failure"] = row.dns_failure
+        return ("rows.dns_failed_via" if "resolver" in facts else "rows.dns_failed"), facts
+    success, failure = {"tcp": (row.tcp_success, row.tcp_failure),
+                        "tls": (row.tls_success, row.tls_failure),
+                        "http": (row.http_success, row.http_failure)}[layer]
+    if success is not False:
+        return None
+    text = failure or "unknown_failure"
+    if layer == "http":
+        return "rows.http_failed", {"observation": idx,
+                                    "url": row.http_request_url or endpoint(row),
+                                    "failure": text}
+    facts = {"observation": idx, "endpoint": endpoint(row), "ip": row.ip, "port": row.port}
+    if layer == "tls":
+        facts["server_name"] = row.tls_server_name
+    facts["failure"] = text
+    return f"rows.{layer}_failed", facts
+
+
+def describe_failure(row: ObservationRow, failure: Failure) -> Evidence:
+    """The evidence that ``row`` failed at ``failure``'s layer (``TCP connect to
+    1.2.3.4:443 failed: generic_timeout_error``); the failure must be the row's own."""
+    found = failure_facts(row, failure[0])
+    if found is None or found[1]["failure"] != failure[1]:
+        raise ValueError(f"row {row.observation_idx} has no {failure[0]} failure {failure[1]}")
+    claim_id, facts = found
+    return say(claim_id, **facts)
+
+
+def connected(row: ObservationRow) -> Evidence:
+    """The evidence that ``row``'s TCP connect succeeded."""
+    return say("rows.tcp_connected", observation=row.observation_idx, endpoint=endpoint(row),
+               ip=row.ip, port=row.port)
+
+
+def raw_needed(keys: str) -> Evidence:
+    """The evidence that the raw measurement (``keys`` of it) was not at hand."""
+    return say("scorer.raw_needed", source="rules", keys=keys)
 
 
 def dominant(failures: Iterable[Failure]) -> Failure | None:
@@ -182,7 +216,7 @@ def url_host(url: str | None) -> str | None:
 
 
 def decide(subject: Subject, ctx: AnalysisContext | None, rule_id: str, *,
-           failure: Failure | None = None, evidence: Sequence[Evidence | str] = (),
+           failure: Failure | None = None, evidence: Sequence[Evidence] = (),
            fingerprints: Sequence[str] = ()) -> Verdict:
     """The verdict of ``rule_id``: outcome from the rule table; a ``"*"`` layer or mechanism
     from ``failure``. One :class:`LayerVerdict` for the deciding layer."""
@@ -195,7 +229,7 @@ def decide(subject: Subject, ctx: AnalysisContext | None, rule_id: str, *,
     mech = rule.mechanism
     if mech == "*":
         mech = mechanism(failure[0], failure[1]) if failure else None
-    items = tuple(e if isinstance(e, Evidence) else unstructured(e) for e in evidence)
+    items = tuple(evidence)
     layers = (LayerVerdict(layer, rule.outcome, mech, rule_id, items),) if layer else ()
     version = ctx.fingerprints_version if ctx is not None else None
     return subject.verdict(rule.outcome, rule_id=rule_id, layer=layer, mechanism=mech,
