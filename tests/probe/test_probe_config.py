@@ -64,3 +64,19 @@ def test_asn_table_gives_resolver_metadata(tmp_path: Path) -> None:
     bad = ProbeConfig.from_mapping({"asn_table": str(tmp_path / "missing.tsv")})
     with pytest.raises(ConfigError, match="cannot read"):
         bad.load_asn_table()
+
+
+def test_collector_url_comes_from_the_config_file(tmp_path: Path) -> None:
+    lab = tmp_path / "probe-azt.json"
+    lab.write_text(json.dumps({**LAB_CONFIG, "collector_urls": ["https://c1.lab.test/",
+                                                                "https://c2.lab.test/"]}))
+    assert load_config_file(lab).collector_url == "https://c1.lab.test/"
+    plain = ProbeConfig.from_mapping({"collector_url": "http://127.0.0.1:9/",
+                                      "collector_urls": ["https://ignored/"]})
+    assert plain.collector_url == "http://127.0.0.1:9/"
+    assert ProbeConfig().collector_url is None
+
+
+def test_timeout_flags_scale_then_set_steps() -> None:
+    cfg = ProbeConfig.from_mapping({"timeouts": {"tcp": 2}}).with_timeouts(0.5, dns=1.5, tls=None)
+    assert (cfg.timeouts.tcp, cfg.timeouts.dns, cfg.timeouts.tls) == (1.0, 1.5, 5.0)
