@@ -23,9 +23,9 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 def test_help_explains_the_command() -> None:
     result = CliRunner().invoke(cli, ["probe", "run", "--help"])
     assert result.exit_code == 0
-    for flag in ("--input", "--input-file", "--test-list", "--category", "--parallel",
-                 "--output", "--resume", "--config", "--control-url", "--public-range",
-                 "--timeout-scale", "--report-id", "Examples", "lab exec"):
+    for flag in ("--experiment", "--input", "--input-file", "--test-list", "--category",
+                 "--parallel", "--output", "--resume", "--config", "--control-url",
+                 "--public-range", "--timeout-scale", "--report-id", "Examples", "lab exec"):
         assert flag in result.output
 
 

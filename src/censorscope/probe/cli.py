@@ -294,5 +294,5 @@ def experiments_cmd() -> None:
     """
 
     for exp in registered():
-        click.echo(f"{exp.name:20} {exp.test_name} {exp.test_version:8} "
+        click.echo(f"{exp.name:20} {exp.test_name:20} {exp.test_version:8} "
                    f"{exp.inputs.value:5} {exp.description}")
