@@ -26,6 +26,7 @@ from .support import (
     describe_failure,
     dominant,
     interference,
+    key_found,
     probe_rows,
     raw_needed,
     row_failure,
@@ -100,7 +101,8 @@ def score_tor(subject: Subject, ctx: AnalysisContext) -> Verdict:
     targets = tk.get("targets")
     if not isinstance(targets, dict) or not targets:
         return decide(subject, ctx, "test.no_data", evidence=(
-            say("keys.not_a", key="test_keys.targets", shape="map"),))
+            say("keys.not_a", key="test_keys.targets",
+                found=key_found(subject.raw, "test_keys.targets"), shape="map"),))
     ok, failed = tor_targets(targets)
     n_ok = sum(map(len, ok.values()))
     n_fail = sum(map(len, failed.values()))

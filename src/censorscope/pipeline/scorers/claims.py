@@ -21,8 +21,6 @@ Claim ids are prefixed per family: ``rows.``, ``keys.``, ``scorer.``, ``telegram
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -32,60 +30,23 @@ from censorscope.model.rows import ObservationRow
 from censorscope.pipeline.evidence import Facts, claim
 
 from . import circumvention, messaging, middlebox, probes
-from .support import answered, endpoint, failure_facts, row_failure
+from .support import (
+    MISSING,
+    answered,
+    endpoint,
+    failure_facts,
+    found_as,
+    key_found,
+    key_path,
+    lookup_key,
+    parse_key_path,
+    row_failure,
+)
 
-__all__ = ["NEEDS_RAW", "key_path", "lookup_key", "parse_key_path"]
+# the key paths (defined in .support, where the scorers use them too)
+__all__ = ["NEEDS_RAW", "found_as", "key_found", "key_path", "lookup_key", "parse_key_path"]
 
 NEEDS_RAW: Final = "the raw measurement is needed to check this"
-
-# --- paths of test keys ---------------------------------------------------------------------
-
-_IDENT: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_TOKEN: Final = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
-_MISSING: Final = object()
-
-
-def key_path(*parts: str | int) -> str:
-    """``test_keys.targets["1.2.3.4:443"].failure``: names as attributes, other keys quoted
-    (JSON), list indices in brackets."""
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _IDENT.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(part, ensure_ascii=False)}]"
-    return out
-
-
-def parse_key_path(text: str) -> list[str | int]:
-    """The parts of a :func:`key_path` (ValueError if it is not one)."""
-    parts: list[str | int] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            raise ValueError(f"not a key path: {text!r}")
-        name, index, quoted = m.groups()
-        parts.append(name if name is not None else int(index) if index is not None
-                     else json.loads(quoted))
-        pos = m.end()
-    return parts
-
-
-def lookup_key(raw: Any, path: str) -> Any:
-    """The value at ``path`` in ``raw`` (``_MISSING`` when there is none)."""
-    value = raw
-    for part in parse_key_path(path):
-        if isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value):
-            value = value[part]
-        elif isinstance(part, str) and isinstance(value, Mapping) and part in value:
-            value = value[part]
-        else:
-            return _MISSING
-    return value
-
 
 def _test_keys(facts: Facts) -> Mapping[str, Any] | None:
     tk = facts.raw.get("test_keys") if facts.raw is not None else None
@@ -154,7 +115,7 @@ def _key_value(ev: Evidence, facts: Facts) -> Mapping[str, Any] | str:
         value = lookup_key(facts.raw, key)
     except ValueError as exc:
         return str(exc)
-    return {"key": key, "value": None if value is _MISSING else value}
+    return {"key": key, "value": None if value is MISSING else value}
 
 
 _SHAPES: Final[dict[str, Callable[[Any], bool]]] = {
@@ -164,18 +125,18 @@ _SHAPES: Final[dict[str, Callable[[Any], bool]]] = {
 }
 
 
-@claim("keys.not_a", "{key} is not a non-empty {shape}")
-def _key_not_a(ev: Evidence, facts: Facts) -> str | None:
-    if facts.raw is None:
-        return NEEDS_RAW
-    shape = _SHAPES.get(str(ev.facts.get("shape")))
-    if shape is None or set(ev.facts) != {"key", "shape"}:
-        return "unknown shape or unexpected facts"
+@_recomputed("keys.not_a", "{key} is {found}, not a non-empty {shape}", raw=True)
+def _key_not_a(ev: Evidence, facts: Facts) -> Mapping[str, Any] | str:
+    key, shape = str(ev.facts.get("key")), str(ev.facts.get("shape"))
+    if shape not in _SHAPES:
+        return f"unknown shape {shape!r}"
     try:
-        value = lookup_key(facts.raw, str(ev.facts["key"]))
+        value = lookup_key(facts.raw, key)
     except ValueError as exc:
         return str(exc)
-    return f"{ev.facts['key']} is one" if value is not _MISSING and shape(value) else None
+    if value is not MISSING and _SHAPES[shape](value):
+        return f"{key} is a non-empty {shape}"
+    return {"key": key, "found": found_as(value), "shape": shape}
 
 
 @_recomputed("keys.test_failed", "{test_name} failed: {failure}", raw=True)

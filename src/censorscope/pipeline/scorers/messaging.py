@@ -251,8 +251,9 @@ def verified_tls(rows: list[ObservationRow]) -> set[tuple[str | None, str]]:
 def score_facebook_messenger(subject: Subject, ctx: AnalysisContext) -> Verdict:
     """DNS: every answer of a Facebook service must be in AS32934, unless the IP completed a
     TLS handshake with a valid certificate for that name (in this measurement or any the
-    context saw — Facebook also serves from other networks' caches); bogons and failed
-    lookups are blocking. TCP: a consistent answer whose connect fails is blocking."""
+    context saw — Facebook also serves from other networks' caches);
+    bogons and failed lookups are blocking. TCP: a consistent answer whose connect fails is
+    blocking."""
     rows = facebook_rows(probe_rows(subject))
     if not rows:
         return decide(subject, ctx, "test.no_data", evidence=(say("fbm.none"),))

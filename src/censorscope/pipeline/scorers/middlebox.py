@@ -20,7 +20,7 @@ from censorscope.pipeline.analyze.subject import Subject
 from censorscope.pipeline.evidence import say
 from censorscope.pipeline.fingerprints import body_text
 
-from .support import decide, raw_needed, test_keys
+from .support import decide, key_found, raw_needed, test_keys
 
 if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
@@ -92,7 +92,8 @@ def score_hhfm(subject: Subject, ctx: AnalysisContext) -> Verdict:
     requests = tk.get("requests")
     if not isinstance(requests, list) or not requests or not isinstance(requests[0], dict):
         return decide(subject, ctx, "test.no_data", evidence=(
-            say("keys.not_a", key="test_keys.requests", shape="list of objects"),))
+            say("keys.not_a", key="test_keys.requests",
+                found=key_found(subject.raw, "test_keys.requests"), shape="list of objects"),))
     tx = requests[0]
     echo = header_echo(tx)
     if echo is None:

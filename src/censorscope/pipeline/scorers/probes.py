@@ -23,6 +23,7 @@ from .support import (
     describe_failure,
     dominant,
     interference,
+    key_found,
     operation_layer,
     probe_rows,
     raw_needed,
@@ -120,8 +121,9 @@ def score_dnscheck(subject: Subject, ctx: AnalysisContext) -> Verdict:
                               "dnscheck.bootstrap_failed",
                               resolver=subject.meta.input or "the resolver",
                               failure=boot_failure),))
-        return decide(subject, ctx, "test.no_data",
-                      evidence=(say("keys.not_a", key="test_keys.lookups", shape="map"),))
+        return decide(subject, ctx, "test.no_data", evidence=(say(
+            "keys.not_a", key="test_keys.lookups",
+            found=key_found(subject.raw, "test_keys.lookups"), shape="map"),))
     domain = tk.get("domain") or "the test domain"
     working: list[Evidence] = []
     failing: list[tuple[str, Failure, str]] = []

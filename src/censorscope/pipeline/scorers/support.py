@@ -11,11 +11,14 @@ is absent.
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from censorscope.model.endpoint import join_host_port
 from censorscope.model.evidence import Evidence
 from censorscope.model.rows import ObservationRow
 from censorscope.model.verdict import LAYERS, Layer, LayerVerdict, Verdict
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
 
 __all__ = [
+    "MISSING",
     "Failure",
     "answered",
     "connected",
@@ -36,8 +40,13 @@ __all__ = [
     "dominant",
     "endpoint",
     "failure_facts",
+    "found_as",
     "interference",
+    "key_found",
+    "key_path",
+    "lookup_key",
     "mechanism",
+    "parse_key_path",
     "probe_rows",
     "raw_needed",
     "row_failure",
@@ -80,6 +89,78 @@ _OPERATION_LAYER: Final[dict[str, Layer]] = {
     "resolve": "dns", "dns_round_trip": "dns", "connect": "tcp", "tls_handshake": "tls",
     "quic_handshake": "tls", "http_round_trip": "http", "read": "http", "write": "http",
 }
+
+
+# --- paths of test keys (the facts of claims about the raw measurement) ---------------------
+
+_IDENT: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TOKEN: Final = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+MISSING: Final = object()
+
+
+def key_path(*parts: str | int) -> str:
+    """``test_keys.targets["1.2.3.4:443"].failure``: names as attributes, other keys quoted
+    (JSON), list indices in brackets."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENT.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out
+
+
+def parse_key_path(text: str) -> list[str | int]:
+    """The parts of a :func:`key_path` (ValueError if it is not one)."""
+    parts: list[str | int] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(f"not a key path: {text!r}")
+        name, index, quoted = m.groups()
+        parts.append(name if name is not None else int(index) if index is not None
+                     else json.loads(quoted))
+        pos = m.end()
+    return parts
+
+
+def lookup_key(raw: Any, path: str) -> Any:
+    """The value at ``path`` in ``raw`` (``MISSING`` when there is none)."""
+    value = raw
+    for part in parse_key_path(path):
+        if isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value):
+            value = value[part]
+        elif isinstance(part, str) and isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
+            return MISSING
+    return value
+
+
+def found_as(value: Any) -> str:
+    """What a test key holds, in words: ``missing``, ``null``, ``an empty list``, ``a list
+    of 3``, ``a map of 2``, ``a string`` …"""
+    if value is MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    if isinstance(value, list | Mapping):
+        what = "list" if isinstance(value, list) else "map"
+        if not value:
+            return f"an empty {what}"
+        first = "" if isinstance(value, Mapping) or isinstance(value[0], Mapping) else \
+            f" whose first item is {found_as(value[0])}"
+        return f"a {what} of {len(value)}{first}"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string"}.get(
+        type(value), "a value")
+
+
+def key_found(raw: Any, key: str) -> str:
+    """:func:`found_as` of the value at ``key`` in ``raw``."""
+    return found_as(lookup_key(raw, key))
 
 
 def test_keys(subject: Subject) -> dict[str, Any] | None:
@@ -132,11 +213,7 @@ def row_failure(row: ObservationRow) -> Failure | None:
 
 def endpoint(row: ObservationRow) -> str:
     """``host (ip:port)`` / ``ip:port`` / the URL of a row, for evidence."""
-    addr = None
-    if row.ip:
-        addr = f"[{row.ip}]:{row.port}" if ":" in row.ip else f"{row.ip}:{row.port}"
-        if row.port is None:
-            addr = row.ip
+    addr = join_host_port(row.ip, row.port) if row.ip else None
     name = row.tls_server_name or row.hostname
     if row.http_request_url and not addr:
         return row.http_request_url
