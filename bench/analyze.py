@@ -1,83 +1,180 @@
-"""Benchmark: ``analyze`` (decode → observation rows → verdict) vs orjson decode only.
+"""Benchmark: ``censorscope analyze`` (both passes) vs orjson decode-only, and its peak memory.
 
-The real OONI sample measurements are replicated to ``--count`` JSONL lines (bench/ingest.py's
-corpus builder). Both phases run pinned to one core on the same file in the same process run:
-decode-only (``orjson.loads`` per line), then analyze: ``orjson.loads`` + uid + ``measurement_row``
-+ ``observe`` + the ``ingest_analyzer()`` hook (context learning + scoring + verdict row), the
-same calls ``censorscope ingest`` makes per measurement, without the store. Prints one JSON
-object:
+The corpus: the real Web Connectivity samples (bench/ingest.py ``build_corpus``: 24 OONI
+measurements, 0.7–818 KB) replicated to ``--count`` JSONL lines with distinct report ids
+(~92 KB per line on average; printed). On the same file:
 
-    .venv/bin/python bench/analyze.py [--count 50000] [--workdir DIR] [--corpus JSONL]
+- decode-only: ``for line in file: orjson.loads(line)``, pinned to one core;
+- ``censorscope analyze --jobs 1 FILE > /dev/null`` as a child process pinned to the same core
+  (the real command: both passes, spill file, verdict JSONL written), and ``--jobs 2``
+  unpinned (the multi-core figure);
+- peak memory of ``analyze --jobs 1`` on ``--mem-counts`` corpora (default 2,000 and 8,000
+  lines): the child's peak RSS (``wait4`` ru_maxrss: the largest process of its tree) and the
+  peak of the whole process tree's RSS sampled from /proc every 20 ms; the acceptance ratio
+  (8,000 / 2,000) must be ≤ 1.3 and the peak < 400 MiB.
+
+Rates are medians over ``--repeat`` alternating runs (the machine is shared). Prints one JSON
+object per result, the summary last:
+
+    .venv/bin/python bench/analyze.py [--count 3000] [--repeat 3] [--mem-counts 2000,8000]
+                                      [--workdir DIR] [--corpus JSONL] [--skip-mem]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-
-import orjson
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import _pin, build_corpus, decode_only
+from ingest import build_corpus, decode_only
+
+CLI = [sys.executable, "-m", "censorscope.cli.main"]
+CORES = os.sched_getaffinity(0)  # before decode_only pins this process
 
 
-def analyze_file(path: Path) -> dict[str, float | int | dict[str, int]]:
-    from censorscope.ingest.uid import measurement_uid
-    from censorscope.pipeline.analyze import ingest_analyzer
-    from censorscope.pipeline.observe import measurement_row, observe
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (via /proc/…/children)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return out
 
-    _pin()
-    analyze = ingest_analyzer()
-    outcomes: dict[str, int] = {}
-    n = 0
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def run_measured(cmd: list[str], *, pin: int | None, stdout: Any = subprocess.DEVNULL
+                 ) -> dict[str, Any]:
+    """Run ``cmd``; wall/CPU seconds, exit code, peak RSS of its largest process (wait4) and
+    of its whole tree (sampled)."""
+    def preexec() -> None:
+        os.sched_setaffinity(0, {pin} if pin is not None else CORES)
+
     start = time.perf_counter()
-    with open(path, "rb") as fh:
-        for line in fh:
-            msm = orjson.loads(line)
-            uid = measurement_uid(msm, line)
-            meta = measurement_row(msm, uid)
-            rows = observe(msm, uid)
-            v = analyze(msm, meta, rows)
-            if v is not None:
-                outcomes[v.outcome] = outcomes.get(v.outcome, 0) + 1
-            n += 1
-    return {"n": n, "seconds": time.perf_counter() - start, "outcomes": outcomes}
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec)
+    peak_tree = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.is_set():
+            peak_tree = max(peak_tree, sum(_rss(p) for p in _tree(proc.pid)))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed ({proc.returncode}): {err[-2000:]}")
+    return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "peak_rss_bytes": usage.ru_maxrss * 1024, "peak_tree_rss_bytes": peak_tree}
+
+
+def analyze_cmd(corpus: Path, jobs: int) -> list[str]:
+    return [*CLI, "analyze", "--jobs", str(jobs), str(corpus)]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--count", type=int, default=50_000)
+    ap.add_argument("--count", type=int, default=3_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--mem-counts", default="2000,8000")
+    ap.add_argument("--skip-mem", action="store_true")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--corpus", default=None, help="use this JSONL file instead of building one")
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="cs-bench-analyze-"))
     work.mkdir(parents=True, exist_ok=True)
+    core = min(CORES)
     try:
         if args.corpus:
             corpus = Path(args.corpus)
             size = corpus.stat().st_size
+            count = sum(1 for _ in corpus.open("rb"))
         else:
-            corpus = work / "corpus.jsonl"
-            size = build_corpus(corpus, args.count)
-        from censorscope.pipeline.analyze import analyze_measurement
-
-        analyze_measurement(orjson.loads(corpus.open("rb").readline()))  # warm caches/imports
-        dec = decode_only(corpus)
-        ana = analyze_file(corpus)
-        dec_rate = dec["n"] / dec["seconds"]
-        ana_rate = float(ana["n"]) / float(ana["seconds"])  # type: ignore[arg-type]
-        print(json.dumps({
-            "bench": "analyze", "measurements": ana["n"], "bytes": size,
-            "decode_only_per_s": round(dec_rate), "analyze_per_s": round(ana_rate),
-            "analyze_vs_decode": round(ana_rate / dec_rate, 3),
-            "target_vs_decode": 0.30, "cores": 1, "outcomes": ana["outcomes"],
-        }))
+            corpus = work / f"corpus-{args.count}.jsonl"
+            count = args.count
+            size = corpus.stat().st_size if corpus.exists() else build_corpus(corpus, count)
+        print(json.dumps({"bench": "analyze.corpus", "measurements": count, "bytes": size,
+                          "average_line_bytes": round(size / count)}), flush=True)
+        runs: list[dict[str, Any]] = []
+        for run in range(args.repeat):
+            dec = decode_only(corpus)
+            one = run_measured(analyze_cmd(corpus, 1), pin=core)
+            two = run_measured(analyze_cmd(corpus, 2), pin=None)
+            row = {"bench": "analyze.run", "run": run + 1,
+                   "decode_only_per_s": round(count / dec["seconds"]),
+                   "jobs1_per_s": round(count / one["seconds"]),
+                   "jobs2_per_s": round(count / two["seconds"]),
+                   "jobs1_vs_decode": round(dec["seconds"] / one["seconds"], 3),
+                   "jobs2_vs_decode": round(dec["seconds"] / two["seconds"], 3),
+                   "jobs1_cpu_vs_decode": round(dec["cpu_seconds"] / one["cpu_seconds"], 3),
+                   "load_average": round(os.getloadavg()[0], 2)}
+            runs.append({"dec": dec, "one": one, "two": two})
+            print(json.dumps(row), flush=True)
+        dec_s = statistics.median(r["dec"]["seconds"] for r in runs)
+        one_s = statistics.median(r["one"]["seconds"] for r in runs)
+        two_s = statistics.median(r["two"]["seconds"] for r in runs)
+        summary: dict[str, Any] = {
+            "bench": "analyze", "measurements": count, "bytes": size,
+            "average_line_bytes": round(size / count), "repeat": args.repeat,
+            "decode_only_per_s": round(count / dec_s),
+            "analyze_jobs1_per_s": round(count / one_s),
+            "analyze_jobs2_per_s": round(count / two_s),
+            "jobs1_vs_decode": round(dec_s / one_s, 3),
+            "jobs1_vs_decode_runs": sorted(round(r["dec"]["seconds"] / r["one"]["seconds"], 3)
+                                           for r in runs),
+            "jobs2_vs_decode": round(dec_s / two_s, 3),
+            "jobs2_speedup": round(one_s / two_s, 3),
+            "target_jobs1_vs_decode": 0.30,
+        }
+        if not args.skip_mem:
+            mem: dict[str, dict[str, float]] = {}
+            for n in (int(c) for c in args.mem_counts.split(",")):
+                path = work / f"corpus-{n}.jsonl"
+                if not path.exists():
+                    build_corpus(path, n)
+                res = run_measured(analyze_cmd(path, 1), pin=core)
+                mem[str(n)] = {"peak_rss_mib": round(res["peak_rss_bytes"] / 2**20, 1),
+                               "peak_tree_rss_mib": round(res["peak_tree_rss_bytes"] / 2**20, 1),
+                               "seconds": round(res["seconds"], 2)}
+                print(json.dumps({"bench": "analyze.memory", "measurements": n, **mem[str(n)]}),
+                      flush=True)
+            counts = sorted(mem, key=int)
+            lo, hi = mem[counts[0]], mem[counts[-1]]
+            summary["memory"] = mem
+            summary["memory_ratio"] = round(hi["peak_rss_mib"] / lo["peak_rss_mib"], 3)
+            summary["memory_ok"] = (summary["memory_ratio"] <= 1.3
+                                    and hi["peak_rss_mib"] < 400)
+        print(json.dumps(summary), flush=True)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -78,6 +78,12 @@ def expand_paths(paths: list[str]) -> Iterator[tuple[str, str | None]]:
             yield path, file_kind(path) or "sniff"
 
 
+def is_gzip(path: str) -> bool:
+    """True if ``path`` starts with the gzip magic."""
+    with open(path, "rb") as probe:
+        return probe.read(2) == b"\x1f\x8b"
+
+
 def _open(path: str) -> IO[bytes] | gzip.GzipFile:
     with open(path, "rb") as probe:
         magic = probe.read(2)
@@ -130,6 +136,8 @@ def _read_jsonl(path: str, stream: IO[bytes] | gzip.GzipFile, member: str | None
         offset += len(line) + 1
         data = line.strip()  # the same object when there is nothing to strip
         if data:
+            if data is not line:  # the record starts after the leading blanks
+                start += len(line) - len(line.lstrip())
             yield RawRecord(path, member, lineno, start, data)
 
 
