@@ -267,6 +267,38 @@ def _openvpn_tcp() -> dict[str, Any]:
     return msm
 
 
+def _riseup_ok() -> dict[str, Any]:
+    msm = _load("fastpath/riseupvpn.json")
+    tk = msm["test_keys"]
+    tk["tls_handshakes"][0]["failure"] = None
+    tk["requests"][0].update(failure=None, response={"code": 200, "body": "ca", "headers": {}})
+    tk["tcp_connect"].append({"ip": "198.252.153.200", "port": 1194,
+                              "status": {"failure": None, "success": True}})
+    return msm
+
+
+def _telegram_web_tls_only() -> dict[str, Any]:
+    msm = _load("spec-examples/ts-020-telegram__codeblock03.json")
+    tk = msm["test_keys"]
+    tk["requests"] = [r for r in tk["requests"] if "web.telegram.org" not in r["request"]["url"]]
+    return msm
+
+
+def _fbm_nxdomain_via(tk: dict[str, Any]) -> None:
+    _fbm_dns_failure(tk)
+    for q in tk["queries"]:
+        q["resolver_address"] = "8.8.8.8:53"
+
+
+def _emptied(rel: str, *keys: str) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        msm = _load(rel)
+        for key in keys:
+            msm["test_keys"][key] = []
+        return msm
+    return build
+
+
 # case → a claim it must show (so that each kind of statement is exercised)
 EDITED: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "telegram-dc-timeouts": (_telegram_dc_timeouts, "rows.tcp_failed"),
@@ -316,6 +348,23 @@ EDITED: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "hhfm-not-echo": (_hhfm(_hhfm_not_echo), "hhfm.not_echo"),
     "hirl-echoed": (_hirl_echoed, "hirl.unchanged"),
     "meek-reset": (_meek_reset, "rows.http_failed"),
+    "meek-none": (_emptied("fastpath/meek2.json", "requests"), "meek.none"),
+    "riseupvpn-ok": (_riseup_ok, "riseupvpn.gateways"),
+    "riseupvpn-none": (_emptied("fastpath/riseupvpn.json", "requests", "tcp_connect",
+                                "tls_handshakes", "queries"), "riseupvpn.none"),
+    "telegram-web-tls-only": (_telegram_web_tls_only, "telegram.web_connected"),
+    "fbm-nxdomain-via": (_fbm(_fbm_nxdomain_via), "rows.dns_failed_via"),
+    "fbm-none": (_emptied("spec-examples/ts-019-facebook-messenger__codeblock07.json",
+                          "queries", "tcp_connect"), "fbm.none"),
+    "signal-none": (_emptied("fastpath/signal_022.json", "requests"), "signal.none"),
+    "whatsapp-tls-only": (_emptied("fastpath/whatsapp.json", "requests", "tcp_connect",
+                                   "queries"), "whatsapp.connected"),
+    "whatsapp-none": (_emptied("fastpath/whatsapp.json", "requests", "tcp_connect", "queries",
+                               "tls_handshakes"), "whatsapp.none"),
+    "urlgetter-no-keys": (lambda: {**_load("spec-examples/ts-027-urlgetter__codeblock01.json"),
+                                   "test_keys": {}}, "rows.none"),
+    "urlgetter-no-request": (_urlgetter(lambda tk: tk.update(requests=[])),
+                             "urlgetter.completed"),
 }
 
 

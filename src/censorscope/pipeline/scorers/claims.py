@@ -280,6 +280,18 @@ def _whatsapp_answered(ev: Evidence, facts: Facts) -> Mapping[str, Any] | str:
     return {"url": url, "status_codes": codes} if codes else f"{url} got no answer"
 
 
+@_recomputed("whatsapp.connected", "{url} connected without an HTTP answer")
+def _whatsapp_connected(ev: Evidence, facts: Facts) -> Mapping[str, Any] | str:
+    url = ev.facts.get("url")
+    _, reg, web = messaging.whatsapp_rows(_probe(facts))
+    rows = {messaging.WHATSAPP_REGISTRATION: reg, messaging.WHATSAPP_WEB: web}.get(str(url))
+    if not rows:
+        return f"{url} was not tried"
+    if any(row_failure(r) for r in rows) or messaging.status_codes(rows):
+        return f"{url} failed or answered"
+    return {"url": url}
+
+
 claim("signal.none", "no Signal HTTPS requests")(_empty_when(
     lambda rows: not any(r.http_success is not None for r in messaging.signal_rows(rows)[0]),
     "the probe has Signal HTTPS requests"))

@@ -180,8 +180,8 @@ def score_whatsapp(subject: Subject, ctx: AnalysisContext) -> Verdict:
             evidence.append(describe_failure(*bad))
             return decide(subject, ctx, rule, failure=bad[1], evidence=evidence)
         codes = status_codes(rows_of)
-        if codes:
-            evidence.append(say("whatsapp.answered", url=name, status_codes=codes))
+        evidence.append(say("whatsapp.answered", url=name, status_codes=codes) if codes
+                        else say("whatsapp.connected", url=name))
     return decide(subject, ctx, "whatsapp.ok", evidence=evidence)
 
 
