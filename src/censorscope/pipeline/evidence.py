@@ -109,7 +109,11 @@ def _check_one(ev: Evidence, facts: Facts) -> str | None:
     c = CLAIMS.get(ev.claim)
     if c is None:
         return "unknown claim"
-    if render(c.template, ev.facts) != ev.text:
+    try:
+        rendered = render(c.template, ev.facts)
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
+        return f"the facts do not fill the claim's template ({exc!r})"
+    if rendered != ev.text:
         return "the sentence is not the rendering of its facts"
     if ev.source == "context":
         if not ev.context_uids or ev.context_count < len(ev.context_uids):
