@@ -18,14 +18,14 @@ from censorscope.archive.live import ArchiveBusyError, LiveArchive
 from censorscope.archive.records import SpoolRecord, encode_record
 from censorscope.archive.seal import recover, seal_segment
 from censorscope.archive.spool import SpoolDir, SpoolWriter
-from censorscope.collector.ids import body_digest, uid_from_digest
+from censorscope.model.ids import body_digest, submission_uid
 
 
 def _record(i: int, cc: str = "IT", test: str = "web_connectivity") -> SpoolRecord:
     body = orjson.dumps({"probe_cc": cc, "test_name": test, "n": i})
     digest = body_digest(body)
     when = datetime(2024, 5, 1, 10, i % 60, tzinfo=UTC)
-    return SpoolRecord(uid_from_digest(when, cc, test, digest), digest, cc, 1, test,
+    return SpoolRecord(submission_uid(when, cc, test, digest), digest, cc, 1, test,
                        "rid", when.isoformat(timespec="microseconds"), body)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gzip
+from datetime import UTC, datetime
 
 import orjson
 import pytest
 
 from censorscope.collector.errors import CollectorError
-from censorscope.collector.ids import generate_report_id
 from censorscope.collector.validation import (
     decode_body,
     parse_json_object,
@@ -16,9 +16,10 @@ from censorscope.collector.validation import (
     validate_report_submission,
     validate_submit_measurement,
 )
+from censorscope.model.ids import new_report_id
 from tests.collector.helpers import measurement
 
-RID = generate_report_id("web_connectivity", "IT", 30722)
+RID = new_report_id("web_connectivity", "IT", 30722, datetime.now(UTC))
 
 
 def _status(fn, *args):  # type: ignore[no-untyped-def]
@@ -62,7 +63,7 @@ def test_unknown_test_name_and_bad_metadata() -> None:
 
 
 def test_asn_zero_or_zz_is_discarded() -> None:
-    rid = generate_report_id("web_connectivity", "ZZ", 0)
+    rid = new_report_id("web_connectivity", "ZZ", 0, datetime.now(UTC))
     assert validate_report_submission(rid, {"content": measurement(1, cc="ZZ", asn=0)}) is None
     payload = {"content": orjson.dumps(measurement(1, asn=0)).decode()}
     assert validate_submit_measurement(payload) is None

@@ -9,10 +9,8 @@ from censorscope.control.protocol import (
     HTTPResult,
     RequestError,
     build_response,
-    canonical_header_key,
     discovered_h3_endpoint,
     dns_map_failure,
-    extract_title,
     first_header_values,
     http_map_failure,
     parse_request,
@@ -109,24 +107,23 @@ def test_parse_url_idna_and_ip_literals() -> None:
 def test_split_endpoint() -> None:
     assert split_endpoint("[::1]:443") == ("::1", 443)
     assert split_endpoint("1.2.3.4:80") == ("1.2.3.4", 80)
-    for bad in ("1.2.3.4", "1.2.3.4:0", "::1:443", "host:80", "[::1]", "1.2.3.4:70000"):
+    assert split_endpoint("[2001:DB8::0001]:443") == ("2001:db8::1", 443)  # canonical form
+    for bad in ("1.2.3.4", "1.2.3.4:0", "::1:443", "host:80", "[::1]", "1.2.3.4:70000",
+                "[1.2.3.4:80", "1.2.3.4:+80", "[host]:80"):
         with pytest.raises(RequestError):
             split_endpoint(bad)
 
 
 def test_helpers() -> None:
-    assert canonical_header_key("x-xss-protection") == "X-Xss-Protection"
-    assert canonical_header_key("CONTENT-TYPE") == "Content-Type"
-    assert canonical_header_key("weird header") == "weird header"
     assert first_header_values([("b", "1"), ("A", "2"), ("B", "3")]) == {"A": "2", "B": "1"}
     assert discovered_h3_endpoint('h3=":443"; ma=2592000,h3-29=":443"', "dns.google") == \
         "dns.google:443"
     assert discovered_h3_endpoint('h2=":443", h3="alt.test:8443"', "a.test") == "alt.test:8443"
     assert discovered_h3_endpoint(None, "a.test") == ""
     assert discovered_h3_endpoint('h3-29=":443"', "a.test") == ""
-    assert extract_title(b"<html><TITLE>Hi &amp; bye</TITLE>") == "Hi &amp; bye"
-    assert extract_title(b"<title></title>") == ""
-    assert extract_title(b"<title>" + b"x" * 600 + b"</title>") == ""  # over 512: no match
+    assert discovered_h3_endpoint('h3=":443"', "2001:db8::1") == "[2001:db8::1]:443"
+    assert discovered_h3_endpoint('h3="[2001:db8::2]:8443"', "a.test") == "[2001:db8::2]:8443"
+    assert discovered_h3_endpoint('h3="::1:443", h3=":8443"', "a.test") == "a.test:8443"
 
 
 def test_build_response_omits_empty_maps() -> None:

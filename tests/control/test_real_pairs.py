@@ -27,6 +27,7 @@ import pytest
 from censorscope.control.client import call_control
 from censorscope.control.protocol import parse_request
 from censorscope.control.schema import response_problems
+from censorscope.model.endpoint import is_ip
 from censorscope.model.ipinfo import is_bogon
 
 from .conftest import Loopback
@@ -123,15 +124,7 @@ def _names() -> list[str]:
         url = pair["request"]["http_request"] if pair["request"] else pair["input"]
         host = urlsplit(url).hostname or ""
         names.add(host.encode("idna").decode().lower())
-    return sorted(n for n in names if not _is_ip(n))
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+    return sorted(n for n in names if not is_ip(n))
 
 
 class ShapeLab:
@@ -143,7 +136,7 @@ class ShapeLab:
         raw = pair["request"] or {"http_request": pair["input"]}
         parts = urlsplit(raw["http_request"])
         url = raw["http_request"]
-        if _is_ip(parts.hostname or ""):
+        if is_ip(parts.hostname or ""):
             netloc = self.ip + (f":{parts.port}" if parts.port else "")
             url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
         endpoints = []

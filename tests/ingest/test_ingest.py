@@ -17,7 +17,7 @@ from storekit import SAMPLE_DIRS, SAMPLES, sample_files
 
 from censorscope.ingest import ingest
 from censorscope.ingest.cli import ingest as ingest_cmd
-from censorscope.ingest.uid import measurement_uid
+from censorscope.model.ids import record_uid
 from censorscope.store.base import Store
 
 
@@ -57,12 +57,12 @@ def test_all_real_samples_ingest_and_read_back(store: Store) -> None:
     unsupported = sorted(Path(f.path).name for f in report.files if f.unsupported)
     assert unsupported == sorted(p.name for p in (SAMPLES / "fastpath").glob("*.yaml"))
     assert all("YAML" in f.unsupported for f in report.files if f.unsupported)
-    distinct = {measurement_uid(orjson.loads(p.read_bytes()), p.read_bytes()) for p in files}
+    distinct = {record_uid(orjson.loads(p.read_bytes()), p.read_bytes()) for p in files}
     assert report.total("ingested") == store.count("measurements") == len(distinct)
     assert report.total("ingested") + report.total("duplicates") == len(files)
     for path in files:
         msm = orjson.loads(path.read_bytes())
-        uid = measurement_uid(msm, path.read_bytes())
+        uid = record_uid(msm, path.read_bytes())
         row = store.get_measurement(uid)
         assert row is not None, path
         got = row._asdict()
@@ -95,7 +95,7 @@ def test_jsonl_gz_with_broken_line(duck: Store, tmp_path: Path) -> None:
     assert f.problems[0].startswith(f"{path}:3: malformed JSON")
     assert duck.count("measurements") == len(msms)
     # the archive pointer finds the body in the decompressed stream
-    row = duck.get_measurement(measurement_uid(msms[3], orjson.dumps(msms[3])))
+    row = duck.get_measurement(record_uid(msms[3], orjson.dumps(msms[3])))
     assert row is not None and row.archive_offset is not None and row.archive_length
     body = gzip.decompress(path.read_bytes())[row.archive_offset:][:row.archive_length]
     assert orjson.loads(body) == msms[3]
@@ -122,7 +122,7 @@ def test_postcans_in_bucket_layout(duck: Store, tmp_path: Path) -> None:
         "2024012414_IT_webconnectivity.n0.0.tar.gz", "2024012414_IT_webconnectivity.n0.1.tar.gz"]
     assert report.total("ingested") == len(msms) and report.ok
     post = orjson.dumps({"format": "json", "content": msms[4]})
-    row = duck.get_measurement(measurement_uid(msms[4], post))
+    row = duck.get_measurement(record_uid(msms[4], post))
     assert row is not None and row.archive_file is not None
     assert row.archive_file.endswith("n0.1.tar.gz!2024012414_IT_webconnectivity/x_1.post")
     assert row.archive_length == len(post)

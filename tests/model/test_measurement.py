@@ -1,15 +1,13 @@
-"""The df-000 envelope, report ids and IP scrubbing (censorscope.model.measurement)."""
+"""The df-000 envelope and IP scrubbing (censorscope.model.measurement)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 from censorscope.model.measurement import (
     format_time,
     make_measurement,
-    new_report_id,
     scrub_ip,
 )
 
@@ -20,15 +18,6 @@ def test_format_time_is_utc_without_fraction() -> None:
     assert format_time(START) == "2022-09-14 12:07:06"
     baku = timezone(timedelta(hours=4))
     assert format_time(START.astimezone(baku)) == "2022-09-14 12:07:06"
-
-
-def test_report_id_has_the_backend_format() -> None:
-    rid = new_report_id("web_connectivity", "AZ", 29049, START)
-    assert re.fullmatch(r"20220914T120706Z_webconnectivity_AZ_29049_n1_[A-Za-z0-9]{16}", rid)
-    parts = rid.split("_")
-    assert len(parts) == 6
-    assert new_report_id("web_connectivity", "AZ", 29049, START) != rid
-    assert new_report_id("dnscheck", "AM", 44395, START, collector_id=3).split("_")[4] == "n3"
 
 
 def _measurement() -> dict[str, object]:

@@ -11,7 +11,7 @@ import pytest
 from loopback import HOST, TCPServer, reset
 
 from censorscope.model import failures as F
-from censorscope.net.conn import TCPConn, connect_tcp, format_address
+from censorscope.net.conn import TCPConn, connect_tcp
 from censorscope.net.errors import NetError
 
 
@@ -123,8 +123,3 @@ def test_connect_rejects_names() -> None:
         asyncio.run(connect_tcp("localhost", 80, timeout=1))
     assert info.value.operation == F.CONNECT
     assert info.value.failure.startswith(F.UNKNOWN_FAILURE_PREFIX)
-
-
-def test_format_address_brackets_ipv6() -> None:
-    assert format_address("2001:db8::1", 443) == "[2001:db8::1]:443"
-    assert format_address("192.0.2.1", 80) == "192.0.2.1:80"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from censorscope.archive.cans import can_name, compress_member, with_uid
 from censorscope.archive.index import ArchiveIndex
-from censorscope.archive.spool import SpoolDir, fsync_dir
+from censorscope.archive.spool import SpoolDir
+from censorscope.durable import fsync_dir
 
 __all__ = ["recover", "seal_segment", "seal_segments"]
 

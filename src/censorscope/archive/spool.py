@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from censorscope.archive.records import SpoolRecord, decode_records
+from censorscope.durable import fsync_dir
 
-__all__ = ["Position", "SpoolDir", "SpoolWriter", "fsync_dir"]
+__all__ = ["Position", "SpoolDir", "SpoolWriter"]
 
 READ_CHUNK = 8 << 20
 
@@ -26,16 +27,6 @@ class Position(NamedTuple):
 
     segment: int
     offset: int
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a directory's entries (created, renamed, removed files) durable."""
-
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class SpoolDir:

@@ -17,7 +17,8 @@ from typing import Protocol
 import orjson
 
 from censorscope.archive.records import SpoolRecord
-from censorscope.archive.spool import Position, SpoolDir, fsync_dir
+from censorscope.archive.spool import Position, SpoolDir
+from censorscope.durable import fsync_dir
 
 __all__ = ["Feeder", "Sink"]
 

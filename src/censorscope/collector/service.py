@@ -26,13 +26,6 @@ from censorscope.archive.fetch import fetch_measurement
 from censorscope.archive.live import LiveArchive, SpoolWriteError
 from censorscope.collector.errors import CollectorError, error_body
 from censorscope.collector.http import HTTPLimits, Request
-from censorscope.collector.ids import (
-    ReportIdError,
-    body_digest,
-    generate_report_id,
-    parse_report_id,
-    uid_from_digest,
-)
 from censorscope.collector.validation import (
     Submission,
     decode_body,
@@ -41,6 +34,13 @@ from censorscope.collector.validation import (
     validate_open_report,
     validate_report_submission,
     validate_submit_measurement,
+)
+from censorscope.model.ids import (
+    ReportIdError,
+    body_digest,
+    new_report_id,
+    parse_report_id,
+    submission_uid,
 )
 
 __all__ = ["CollectorService", "ServiceConfig"]
@@ -131,8 +131,8 @@ class CollectorService:
 
     def _open_report(self, payload: dict[str, Any]) -> dict[str, Any]:
         meta = validate_open_report(payload)
-        report_id = generate_report_id(meta.test_name, meta.cc, meta.asn,
-                                       collector_id=self.config.collector_id)
+        report_id = new_report_id(meta.test_name, meta.cc, meta.asn, datetime.now(UTC),
+                                  collector_id=self.config.collector_id)
         return {"backend_version": BACKEND_VERSION, "report_id": report_id,
                 "supported_formats": ["json"]}
 
@@ -142,7 +142,7 @@ class CollectorService:
             return 200, {}
         received = datetime.now(UTC)
         digest = body_digest(submission.body)
-        uid = uid_from_digest(received, submission.cc, submission.test_name, digest)
+        uid = submission_uid(received, submission.cc, submission.test_name, digest)
         try:
             uid, _new = await self.archive.put(
                 submission.body, digest, uid, cc=submission.cc, asn=submission.asn,

@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from censorscope.collector.errors import CollectorError
-from censorscope.collector.ids import ReportIdError, derived_report_id, parse_report_id
 from censorscope.collector.testnames import canonical_test_name
+from censorscope.model.ids import ReportIdError, derived_report_id, parse_report_id
 
 try:  # optional: OONI probes may send zstd bodies
     import zstandard

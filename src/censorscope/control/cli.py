@@ -36,14 +36,17 @@ import click
 from censorscope.control.measure import DEFAULT_RESOLVER, MeasureConfig
 from censorscope.control.policy import AddressPolicy
 from censorscope.control.server import ControlServer, ServerConfig
+from censorscope.model.endpoint import split_host_port
 from censorscope.model.ipinfo import ASNTable
 
 
 def _split_listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise click.BadParameter(f"expected HOST:PORT, got {value!r}", param_hint="--listen")
-    return host.strip("[]") or "0.0.0.0", int(port)
+    try:
+        host, port = split_host_port(value)
+    except ValueError:
+        message = f"expected HOST:PORT, got {value!r}"
+        raise click.BadParameter(message, param_hint="--listen") from None
+    return host or "0.0.0.0", port
 
 
 @click.group()

@@ -16,7 +16,6 @@ Refused addresses are reported but never dialled; ``AddressPolicy`` decides what
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -31,11 +30,12 @@ from censorscope.control.protocol import (
     HTTPResult,
     build_response,
     discovered_h3_endpoint,
-    extract_title,
     first_header_values,
     http_map_failure,
 )
 from censorscope.model import failures as F
+from censorscope.model.endpoint import split_ip_port
+from censorscope.model.http import page_title
 from censorscope.model.ipinfo import ASNTable
 from censorscope.net.conn import connect_tcp
 from censorscope.net.dns import DNSResult, resolve_doh, resolve_getaddrinfo, resolve_udp
@@ -86,13 +86,10 @@ def make_lookup(resolver: str, timeout: float, ca_file: str | None) -> Lookup:
         return system
     if resolver.startswith("udp://"):
         server = resolver.removeprefix("udp://")
-        ip, sep, port = server.rpartition(":")
         try:
-            ipaddress.ip_address(ip.strip("[]"))
+            split_ip_port(server)
         except ValueError as exc:
             raise ValueError(f"resolver {resolver!r}: expected udp://IP:PORT") from exc
-        if not sep or not port.isdigit():
-            raise ValueError(f"resolver {resolver!r}: expected udp://IP:PORT")
 
         async def udp(host: str, qtype: str) -> DNSResult:
             return await resolve_udp(host, qtype, server, timeout=timeout)
@@ -226,7 +223,7 @@ async def measure_http(req: ControlRequest, cfg: MeasureConfig) -> HTTPResult:
         failure=http_map_failure(result.failure, result.operation),
         status_code=response.status,
         body_length=len(response.body),
-        title=extract_title(response.body),
+        title=page_title(response.body),
         headers=first_header_values(response.headers),
         discovered_h3_endpoint=h3,
     )

@@ -20,14 +20,14 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from censorscope.model import failures as F
-from censorscope.net.conn import format_address
+from censorscope.model.endpoint import is_ip, join_host_port, split_host_port, split_ip_port
+from censorscope.model.http import canonical_header_key
 
 MAX_TCP_CONNECT = 64
 MAX_URL_LENGTH = 4096
 MAX_HEADER_VALUES = 8
 MAX_HEADER_VALUE_LENGTH = 2048
 HONOURED_HEADERS = ("user-agent", "accept", "accept-language")
-TITLE_RE = re.compile(r"(?i)<title>([^<]{1,512})</title>")
 
 FLAG_PROBE = 1
 FLAG_TH = 2
@@ -58,7 +58,7 @@ class ControlRequest:
     host_is_ip: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.host_is_ip = _is_ip(self.host)
+        self.host_is_ip = is_ip(self.host)
 
     @property
     def ports(self) -> list[int]:
@@ -74,16 +74,8 @@ class ControlRequest:
         return port == 443 or (self.scheme == "https" and port == self.port)
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _idna_host(host: str) -> str:
-    if _is_ip(host):
+    if is_ip(host):
         return str(ipaddress.ip_address(host))
     try:
         ascii_host = host.encode("idna").decode("ascii")
@@ -120,9 +112,7 @@ def parse_url(url: Any) -> tuple[str, str, str, int | None]:
     if port == 0:
         raise RequestError("http_request: port 0 is not a valid port")
     host = _idna_host(raw_host)
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None:
-        netloc += f":{port}"
+    netloc = join_host_port(host, port)
     normalised = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
     return normalised, scheme, host, port
 
@@ -173,20 +163,13 @@ def _parse_tcp_connect(value: Any) -> list[str]:
 def split_endpoint(text: str) -> tuple[str, int]:
     """``"1.2.3.4:80"`` / ``"[::1]:443"`` → (canonical ip, port); ``RequestError`` if invalid."""
 
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        port_text = rest[1:] if sep and rest.startswith(":") else ""
-    else:
-        host, _, port_text = text.rpartition(":")
     try:
-        addr = ipaddress.ip_address(host)
+        ip, port = split_ip_port(text)
     except ValueError as exc:
-        raise RequestError(f"tcp_connect: {text!r} is not an IP-literal endpoint") from exc
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise RequestError(f"tcp_connect: {exc}") from exc
+    if port == 0:
         raise RequestError(f"tcp_connect: {text!r} has no valid port")
-    if ":" in str(addr) and not text.startswith("["):
-        raise RequestError(f"tcp_connect: IPv6 endpoint {text!r} needs brackets")
-    return str(addr), int(port_text)
+    return ip, port
 
 
 def parse_request(body: bytes) -> ControlRequest:
@@ -275,21 +258,6 @@ def http_map_failure(failure: str | None, operation: str | None = None) -> str |
 # --- response ---------------------------------------------------------------------------------
 
 
-def canonical_header_key(name: str) -> str:
-    """Go's ``textproto.CanonicalMIMEHeaderKey``: ``content-type`` → ``Content-Type``."""
-
-    if not name or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
-        return name
-    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
-
-
-def extract_title(body: bytes) -> str:
-    """The page title as OONI extracts it (first ``<title>``, ≤ 512 characters), or ``""``."""
-
-    match = TITLE_RE.search(body.decode("utf-8", errors="replace"))
-    return match.group(1) if match else ""
-
-
 def first_header_values(headers: list[tuple[str, str]]) -> dict[str, str]:
     """First value per canonical key, keys sorted (Go map encoding)."""
 
@@ -309,10 +277,11 @@ def discovered_h3_endpoint(alt_svc: str | None, host: str) -> str:
         if proto.strip() != "h3":
             continue
         authority = value.split(";", 1)[0].strip().strip('"')
-        alt_host, _, port = authority.rpartition(":")
-        if port.isdigit():
-            target = alt_host or (f"[{host}]" if ":" in host else host)
-            return f"{target}:{port}"
+        try:
+            alt_host, port = split_host_port(authority)
+        except ValueError:
+            continue
+        return join_host_port(alt_host or host, port)
     return ""
 
 
@@ -328,7 +297,7 @@ class EndpointResult:
 
     @property
     def address(self) -> str:
-        return format_address(self.ip, self.port)
+        return join_host_port(self.ip, self.port)
 
 
 @dataclass

@@ -1,13 +1,11 @@
-"""The df-000 measurement envelope: times, report ids, the envelope itself, IP scrubbing.
+"""The df-000 measurement envelope: times, the envelope itself, IP scrubbing.
 
-Pure functions: the caller passes the clock (``now``/``*_time``); randomness is limited to the
-report id's random suffix and the client-side measurement ``id`` (uuid4).
+Pure functions: the caller passes the clock (``*_time``); randomness is limited to the
+client-side measurement ``id`` (uuid4). Report ids and measurement uids: ``model.ids``.
 """
 
 from __future__ import annotations
 
-import base64
-import os
 import re
 import uuid
 from datetime import UTC, datetime
@@ -17,9 +15,9 @@ __all__ = [
     "DATA_FORMAT_VERSION",
     "PROBE_IP",
     "SCRUBBED",
+    "as_utc",
     "format_time",
     "make_measurement",
-    "new_report_id",
     "scrub_ip",
 ]
 
@@ -29,7 +27,7 @@ SCRUBBED: Final = "[scrubbed]"
 EXTENSIONS: Final = ("dnst", "httpt", "netevents", "tcpconnect", "tlshandshake")
 
 
-def _utc(ts: datetime) -> datetime:
+def as_utc(ts: datetime) -> datetime:
     """``ts`` in UTC; a naive datetime is taken to be UTC already."""
 
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
@@ -38,18 +36,7 @@ def _utc(ts: datetime) -> datetime:
 def format_time(ts: datetime) -> str:
     """``"YYYY-MM-DD hh:mm:ss"`` in UTC, the layout of every envelope time."""
 
-    return _utc(ts).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def new_report_id(
-    test_name: str, cc: str, asn: int, now: datetime, collector_id: int = 1
-) -> str:
-    """A report id in the current backend's format, e.g.
-    ``20220914T120706Z_webconnectivity_AZ_29049_n1_Cu3koLuoPGns9bSD``."""
-
-    stamp = _utc(now).strftime("%Y%m%dT%H%M%SZ")
-    suffix = base64.b64encode(os.urandom(12), altchars=b"oo").decode("ascii")
-    return f"{stamp}_{test_name.replace('_', '')}_{cc}_{asn}_n{collector_id}_{suffix}"
+    return as_utc(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def make_measurement(

@@ -17,9 +17,10 @@ import time
 from typing import Protocol
 
 from censorscope.model import failures as F
+from censorscope.model.endpoint import join_host_port
 from censorscope.net.errors import NetError, classify_error
 
-__all__ = ["ConnObserver", "TCPConn", "connect_tcp", "format_address"]
+__all__ = ["ConnObserver", "TCPConn", "connect_tcp"]
 
 
 class ConnObserver(Protocol):
@@ -32,12 +33,6 @@ class ConnObserver(Protocol):
     def on_close(self, t: float) -> None: ...
 
 
-def format_address(ip: str, port: int) -> str:
-    """``ip:port``, with IPv6 addresses in brackets (``[::1]:443``)."""
-
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-
-
 class TCPConn:
     """A connected TCP socket. ``read`` returns ``b""`` at EOF (observed as ``eof_error``)."""
 
@@ -45,7 +40,7 @@ class TCPConn:
         self._sock = sock
         self.ip: str = ip
         self.port: int = port
-        self.address: str = format_address(ip, port)
+        self.address: str = join_host_port(ip, port)
         self.observers: list[ConnObserver] = []
         self._deadline: float | None = None
         self._closed = False

@@ -30,6 +30,7 @@ import dns.rcode
 import dns.rdatatype
 
 from censorscope.model import failures as F
+from censorscope.model.endpoint import split_host_port
 from censorscope.net.conn import TCPConn, connect_tcp
 from censorscope.net.errors import NetError, classify_error
 from censorscope.net.http import HTTPRequestSpec, HTTPResponseData, http_round_trip
@@ -45,7 +46,6 @@ __all__ = [
     "resolve_getaddrinfo",
     "resolve_udp",
     "result_failure",
-    "split_host_port",
 ]
 
 _RECORD_TYPES = ("A", "AAAA", "CNAME")
@@ -156,16 +156,6 @@ class _DirectTransport:
         self, conn: TCPConn | TLSConn, request: HTTPRequestSpec, *, timeout: float
     ) -> HTTPResponseData:
         return await http_round_trip(conn, request, timeout=timeout)
-
-
-def split_host_port(endpoint: str) -> tuple[str, int]:
-    """``"1.2.3.4:53"`` / ``"[::1]:53"`` → ``(ip, port)``."""
-
-    if endpoint.startswith("["):
-        host, _, rest = endpoint[1:].partition("]")
-        return host, int(rest.lstrip(":"))
-    host, _, port = endpoint.rpartition(":")
-    return host, int(port)
 
 
 def _same_name(a: str, b: str) -> bool:

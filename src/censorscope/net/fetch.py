@@ -8,12 +8,12 @@ redirect chain, and reports the failure of the last step as an OONI failure stri
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from censorscope.model import failures as F
+from censorscope.model.endpoint import is_ip
 from censorscope.net.conn import TCPConn, connect_tcp
 from censorscope.net.errors import NetError, classify_error
 from censorscope.net.http import HTTPRequestSpec, HTTPResponseData, http_round_trip
@@ -81,14 +81,6 @@ class _CookieJar:
         return "; ".join(pairs) if pairs else None
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 async def _connect_any(
     ips: list[str], port: int, timeout: float, refuse_ip: Callable[[str], bool] | None
 ) -> TCPConn:
@@ -119,7 +111,7 @@ async def _one_request(
     if parts.scheme not in ("http", "https") or not host:
         raise NetError(F.UNKNOWN_FAILURE_PREFIX + "unsupported URL", F.TOP_LEVEL)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    if _is_ip(host):
+    if is_ip(host):
         ips = [host]
     else:
         try:

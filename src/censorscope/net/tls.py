@@ -10,7 +10,6 @@ connection's observers: a handshake that times out after the ClientHello shows u
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -65,14 +64,6 @@ class TLSState:
     cipher_suite: str
     negotiated_protocol: str
     peer_certificates: list[bytes]
-
-
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 def _make_context(config: TLSConfig) -> ssl.SSLContext:

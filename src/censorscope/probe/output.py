@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from censorscope.durable import fsync_dir as _fsync_dir
+
 __all__ = ["JSONLWriter", "OutputError", "ResumeState", "scan_for_resume"]
 
 _REASONS = {
@@ -155,16 +157,3 @@ class JSONLWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path or Path("."), os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

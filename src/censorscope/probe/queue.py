@@ -25,6 +25,8 @@ from typing import Any
 
 import orjson
 
+from censorscope.durable import fsync_dir as _fsync_dir
+
 __all__ = ["Backoff", "Entry", "UploadQueue", "default_queue_dir"]
 
 
@@ -78,14 +80,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
         os.close(fd)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class UploadQueue:

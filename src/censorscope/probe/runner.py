@@ -34,7 +34,7 @@ from typing import Any
 
 from censorscope.experiments.interface import Experiment, InputKind, Measurer, ProbeMetadata
 from censorscope.experiments.registry import get_experiment
-from censorscope.model.measurement import new_report_id
+from censorscope.model.ids import new_report_id
 
 from .config import ProbeConfig
 from .inputs import InputError, MeasurementInput, validate_inputs

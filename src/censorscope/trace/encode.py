@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 
 from censorscope.model.archival import BinaryData, DNSAnswer, MaybeBinary
+from censorscope.model.http import canonical_header_key
 from censorscope.net.dns import DNSAnswerData
 
 __all__ = [
     "binary",
-    "canonical_header_key",
     "dns_answers",
     "headers_list",
     "headers_map",
@@ -37,14 +37,6 @@ def maybe_binary(data: bytes) -> MaybeBinary:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return binary(data)
-
-
-def canonical_header_key(name: str) -> str:
-    """Go's ``textproto.CanonicalMIMEHeaderKey``: ``content-type`` → ``Content-Type``."""
-
-    if not name or any(not (c.isalnum() or c == "-") or not c.isascii() for c in name):
-        return name
-    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
 def headers_list(headers: list[tuple[str, str]]) -> list[list[MaybeBinary]]:

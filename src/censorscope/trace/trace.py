@@ -28,6 +28,7 @@ from censorscope.model.archival import (
     TCPConnect,
     TLSHandshake,
 )
+from censorscope.model.endpoint import join_host_port
 from censorscope.net import conn as net_conn
 from censorscope.net import dns as net_dns
 from censorscope.net import http as net_http
@@ -174,7 +175,7 @@ class Trace:
                 }
             )
             self._io_event(
-                F.CONNECT, net_conn.format_address(ip, port), 0, failure, t0, t
+                F.CONNECT, join_host_port(ip, port), 0, failure, t0, t
             )
         self.observe(conn)
         return conn

@@ -1,5 +1,6 @@
-"""HTTP-diff pieces of the classic analysis: title, long words, common headers, body
-proportion threshold, status-code rules, and how they become the ``*_match`` keys."""
+"""HTTP-diff pieces of the classic analysis: long words, common headers, body proportion
+threshold, status-code rules, and how they become the ``*_match`` keys (titles:
+tests/model/test_http.py)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,6 @@ import pytest
 from censorscope.experiments.web_connectivity.classic import compute_classic_keys
 from censorscope.experiments.web_connectivity.classic import httpdiff as hd
 from censorscope.model.ipinfo import is_bogon
-
-
-def test_title_regex_is_case_insensitive_bounded_and_first_match() -> None:
-    assert hd.extract_title("<html><TITLE>Hello World</TITLE><title>x</title>") == "Hello World"
-    assert hd.extract_title("<title></title>") == ""  # needs at least one character
-    assert hd.extract_title("<title>a<b>c</title>") == ""  # no '<' inside
-    assert hd.extract_title("<title>" + "x" * 512 + "</title>") == "x" * 512
-    assert hd.extract_title("<title>" + "x" * 513 + "</title>") == ""
-    assert hd.extract_title("<title>Привет мир</title>") == "Привет мир"
 
 
 def test_long_words_are_counted_in_utf8_bytes() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from censorscope.model import failures as F
-from censorscope.net.conn import format_address
+from censorscope.model.endpoint import join_host_port
 from censorscope.net.control_client import call_control
 from censorscope.net.errors import NetError, scrub_ips
 
@@ -33,10 +33,10 @@ def build_control_request(url: str, addrs: list[str], user_agent: str) -> dict[s
     endpoints: list[str] = []
     for addr in addrs:
         if port is not None:
-            endpoints.append(format_address(addr, port))
+            endpoints.append(join_host_port(addr, port))
         else:
-            endpoints.append(format_address(addr, 443))
-            endpoints.append(format_address(addr, 80))
+            endpoints.append(join_host_port(addr, 443))
+            endpoints.append(join_host_port(addr, 80))
     return {
         "http_request": url,
         "http_request_headers": {

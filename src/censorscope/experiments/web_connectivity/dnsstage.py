@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 
+from censorscope.model.endpoint import is_ip
 from censorscope.net.dns import DNSResult
 from censorscope.net.errors import NetError
 from censorscope.net.tls import TLSConfig
@@ -27,15 +28,7 @@ from .context import MeasurementContext
 from .ids import dns_tags
 from .priority import FLAG_HTTPS, FLAG_SYSTEM, FLAG_UDP, AddrEntry
 
-__all__ = ["is_ip_literal", "merge_addresses", "run_dns_stage"]
-
-
-def is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+__all__ = ["merge_addresses", "run_dns_stage"]
 
 
 async def _guarded(coro: object) -> DNSResult | None:
@@ -120,7 +113,7 @@ def merge_addresses(system: list[str], udp: list[str], doh: list[str]) -> list[A
 async def run_dns_stage(ctx: MeasurementContext, host: str, depth: int) -> list[AddrEntry]:
     """Resolve ``host`` with every resolver (or the cache); record every query."""
 
-    if is_ip_literal(host):
+    if is_ip(host):
         return [AddrEntry(str(ipaddress.ip_address(host)), 0)]
     key = host.lower()
     cached = ctx.dns_cache.get(key)

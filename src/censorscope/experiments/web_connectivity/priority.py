@@ -16,7 +16,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from censorscope.net.conn import format_address
+from censorscope.model.endpoint import join_host_port
 
 __all__ = ["FLAG_HTTPS", "FLAG_SYSTEM", "FLAG_UDP", "AddrEntry", "PrioritySelector"]
 
@@ -104,7 +104,7 @@ class PrioritySelector:
     async def permission_to_fetch(self, ip: str, port: int) -> bool:
         """Ask whether the connection to ``ip``:``port`` may send the GET."""
 
-        address = format_address(ip, port)
+        address = join_host_port(ip, port)
         if self._decided:
             await asyncio.sleep(self._send_timeout)
             self._write_log(f"conn {address}: denied permission: timed out sending")

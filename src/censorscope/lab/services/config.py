@@ -18,6 +18,8 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from censorscope.model.endpoint import is_ip as _looks_like_ip
+
 __all__ = [
     "BlockpageConfig",
     "DNSOverride",
@@ -84,14 +86,6 @@ class DNSRecordValue(_Strict):
     @classmethod
     def _value(cls, v: str) -> str:
         return v if _looks_like_ip(v) else normalize_name(v)
-
-
-def _looks_like_ip(v: str) -> bool:
-    try:
-        ipaddress.ip_address(v)
-    except ValueError:
-        return False
-    return True
 
 
 class DNSOverride(_Strict):

@@ -24,8 +24,9 @@ from typing import Any, Final
 
 import orjson
 
+from censorscope.model.endpoint import split_address
+from censorscope.model.http import page_title
 from censorscope.model.ipinfo import is_bogon
-
 from censorscope.model.rows import ObservationRow, make_observation
 
 __all__ = ["BODY_KEEP_BYTES", "as_text", "body_facts", "body_text", "bogon", "headers_json",
@@ -35,22 +36,6 @@ __all__ = ["BODY_KEEP_BYTES", "as_text", "body_facts", "body_text", "bogon", "he
 BODY_KEEP_BYTES: Final = 8192
 
 Row = dict[str, Any]
-_TITLE = re.compile(r"<title[^>]*>([^<]{0,512})", re.IGNORECASE)
-_TITLE_START = re.compile("<title", re.IGNORECASE)
-
-
-def split_address(address: Any) -> tuple[str | None, int | None]:
-    """``"1.2.3.4:443"`` / ``"[::1]:443"`` → (ip, port); anything else → (address, None)."""
-    if not isinstance(address, str) or not address:
-        return None, None
-    if address.startswith("["):
-        host, _, rest = address[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-        return host, int(port) if port.isdigit() else None
-    if address.count(":") == 1:
-        host, _, port = address.partition(":")
-        return host, int(port) if port.isdigit() else None
-    return address, None
 
 
 def _int(value: Any) -> int | None:
@@ -89,19 +74,6 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _title(text: str) -> str | None:
-    head = text[:65536]
-    start = head.find("<title")
-    if start < 0:
-        if head.isascii():  # same position as ``head.lower().find`` without the copy
-            found = _TITLE_START.search(head)
-            start = found.start() if found is not None else -1
-        else:  # lower() can change the length of non-ASCII text: keep its positions
-            start = head.lower().find("<title")
-    match = _TITLE.match(head, start) if start >= 0 else None
-    return match.group(1).strip() if match else None
-
-
 def _body(body: Any) -> tuple[int | None, str | None, str | None, bytes | None]:
     """(length, sha1 hex, title, raw bytes) of a body; ``body_facts`` plus the bytes."""
     if body is None:
@@ -111,13 +83,13 @@ def _body(body: Any) -> tuple[int | None, str | None, str | None, bytes | None]:
             raw = base64.b64decode(str(body.get("data", "")))
         except ValueError:
             return None, None, None, None
-        text = raw.decode("latin-1")
+        title = page_title(raw)
     elif isinstance(body, str):
         raw = body.encode("utf-8", "surrogatepass")
-        text = body
+        title = page_title(body)
     else:
         return None, None, None, None
-    return len(raw), hashlib.sha1(raw).hexdigest(), _title(text), raw
+    return len(raw), hashlib.sha1(raw).hexdigest(), title or None, raw
 
 
 def body_facts(body: Any) -> tuple[int | None, str | None, str | None]:
@@ -203,9 +175,7 @@ def _host_of(url: Any) -> str | None:
         return None
     rest = url.split("://", 1)[1]
     host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
-    if host.startswith("["):
-        return host[1:].split("]", 1)[0]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return split_address(host)[0] if host else host
 
 
 def _tcp_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:

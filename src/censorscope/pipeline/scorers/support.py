@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from censorscope.model.endpoint import join_host_port
 from censorscope.model.evidence import Evidence
 from censorscope.model.rows import ObservationRow
 from censorscope.model.verdict import LAYERS, Layer, LayerVerdict, Verdict
@@ -212,11 +213,7 @@ def row_failure(row: ObservationRow) -> Failure | None:
 
 def endpoint(row: ObservationRow) -> str:
     """``host (ip:port)`` / ``ip:port`` / the URL of a row, for evidence."""
-    addr = None
-    if row.ip:
-        addr = f"[{row.ip}]:{row.port}" if ":" in row.ip else f"{row.ip}:{row.port}"
-        if row.port is None:
-            addr = row.ip
+    addr = join_host_port(row.ip, row.port) if row.ip else None
     name = row.tls_server_name or row.hostname
     if row.http_request_url and not addr:
         return row.http_request_url

@@ -1,17 +1,15 @@
-"""HTTP-diff primitives of Web Connectivity (minipipeline ``analysis.go`` httpDiff* and
-``measurexlite.WebGetTitle``): title extraction, body proportion, status-code match, uncommon
-header intersection, differing long title words, and the "does an HTTP diff exist" rule.
+"""HTTP-diff primitives of Web Connectivity (minipipeline ``analysis.go`` httpDiff*): body
+proportion, status-code match, uncommon header intersection, differing long title words, and
+the "does an HTTP diff exist" rule. Titles are extracted by ``censorscope.model.http.page_title``
+(``measurexlite.WebGetTitle``).
 
 Every function takes plain values; ``None`` means "not computable" and propagates to ``null``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Final
-
-TITLE_RE: Final = re.compile(r"(?i)<title>([^<]{1,512})</title>")
 
 # Headers too common to say anything about whether two responses come from the same server.
 COMMON_HTTP_HEADERS: Final = frozenset({
@@ -24,12 +22,6 @@ COMMON_HTTP_HEADERS: Final = frozenset({
 
 BODY_PROPORTION_THRESHOLD: Final = 0.7
 LONG_WORD_MIN_BYTES: Final = 5
-
-
-def extract_title(body: str) -> str:
-    """First ``<title>`` content (1–512 characters, no ``<``), or ""."""
-    match = TITLE_RE.search(body)
-    return match.group(1) if match else ""
 
 
 def body_proportion_factor(probe_length: int | None, probe_truncated: bool | None,

@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from censorscope.experiments.web_connectivity.classic.httpdiff import extract_title
 from censorscope.experiments.web_connectivity.classic.urls import go_hostname
+from censorscope.model.endpoint import join_host_port
+from censorscope.model.http import page_title
 
 # Observation types, ordered as in Go (the linear walk sorts by descending type).
 TYPE_DNS = 0
@@ -162,11 +163,6 @@ def maybe_binary_bytes(value: Any) -> bytes:
     return b""
 
 
-def join_host_port(ip: str, port: int | str) -> str:
-    """Go's ``net.JoinHostPort``: brackets around IPv6 literals."""
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-
-
 def _header_keys(headers: Any, headers_list: Any) -> frozenset[str]:
     if isinstance(headers, Mapping) and headers:
         return frozenset(k for k in headers if isinstance(k, str))
@@ -306,7 +302,7 @@ def _ingest_http(c: WebObservationsContainer, entries: Iterable[Any]) -> None:
         obs.http_response_body_is_truncated = bool(response.get("body_is_truncated", False))
         obs.http_response_headers_keys = _header_keys(
             response.get("headers"), response.get("headers_list"))
-        obs.http_response_title = extract_title(body.decode("utf-8", errors="replace"))
+        obs.http_response_title = page_title(body)
         obs.http_response_location = _header_value(response.get("headers"), "location")
         obs.http_response_is_final = _is_final_status(code)
 
