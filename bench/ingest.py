@@ -1,18 +1,22 @@
 """Benchmark: end-to-end ingest (decode → rows → observations → verdicts → DuckDB) vs decode only.
 
-The real OONI sample measurements are replicated to ``--count`` lines of JSONL (each copy with
-a distinct report_id and no measurement_uid, so every line gets its own derived uid and the
-uid hashing is part of the cost). Both phases run pinned to one core on the same file; the
-ingest runs in a child process so its peak RSS is its own. With ``--repeat N`` the two phases
+The corpus: the real Web Connectivity samples (``_samples``: 24 OONI measurements, 0.7–818 KB)
+replicated to ``--count`` JSONL lines (~92 KB per line on average; printed), each copy with a
+distinct report_id and no measurement_uid, so every line gets its own derived uid and the uid
+hashing is part of the cost. Both phases run pinned to one core on the same file; the ingest
+runs in a child process so its peak RSS is its own. With ``--repeat N`` the two phases
 alternate N times and the summary line has the medians (the machine is shared: single runs
 vary a lot). Rates are wall-clock; ``cpu_ratio`` compares CPU seconds, which other jobs on the
 machine disturb less. The end-to-end run scores every measurement exactly as ``censorscope
-ingest`` does (``analyze=ingest_analyzer()``); ``--no-analyze`` measures without verdicts
-instead, ``--both`` measures both ways in every repeat (and prints a summary for each).
+ingest --jobs 1`` does (two passes: the facts of the whole input first, then verdicts);
+``--no-analyze`` measures without verdicts instead, ``--both`` measures both ways in every
+repeat (and prints a summary for each). Then the peak RSS of ingest with verdicts on corpora
+of ``--mem-counts`` lines (default 2,000 and 8,000) and their ratio (target ≤ 1.3, < 400 MiB).
 Prints one JSON object per result:
 
-    .venv/bin/python bench/ingest.py [--count 100000] [--batch-size 10000] [--repeat 3]
+    .venv/bin/python bench/ingest.py [--count 3000] [--batch-size 10000] [--repeat 3]
                                      [--no-analyze | --both] [--workdir DIR] [--corpus JSONL]
+                                     [--mem-counts 2000,8000 | --skip-mem]
 """
 
 from __future__ import annotations
@@ -86,21 +90,18 @@ def decode_only(path: Path) -> dict:
             "cpu_seconds": time.process_time() - cpu}
 
 
-def ingest_child(path: str, store_path: str, batch_size: int, analyze: bool) -> None:
-    _pin()
+def ingest_child(path: str, store_path: str, batch_size: int, analyze: bool, jobs: int) -> None:
+    if jobs == 1:
+        _pin()
     from censorscope.ingest import ingest
     from censorscope.store import open_store
 
-    analyzer = None
-    if analyze:  # as src/censorscope/ingest/cli.py does
-        from censorscope.pipeline.analyze import ingest_analyzer
-
-        analyzer = ingest_analyzer()
-
     with open_store(f"duckdb://{store_path}") as store:
-        store._run("SET threads = 1")  # type: ignore[attr-defined]  # one core, really
+        if jobs == 1:
+            store._run("SET threads = 1")  # type: ignore[attr-defined]  # one core, really
         start, cpu = time.perf_counter(), time.process_time()
-        report = ingest([path], store, batch_size=batch_size, analyze=analyzer)
+        # as src/censorscope/ingest/cli.py does: two passes (facts first), then verdicts
+        report = ingest([path], store, batch_size=batch_size, analyze=analyze, jobs=jobs)
         store._run("CHECKPOINT")  # type: ignore[attr-defined]  # all the writing is timed
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         stored = store.count("measurements")
@@ -113,10 +114,10 @@ def ingest_child(path: str, store_path: str, batch_size: int, analyze: bool) -> 
                       "cpu_seconds": cpu_seconds, "peak_rss_bytes": peak}))
 
 
-def end_to_end(corpus: Path, db: Path, batch_size: int, analyze: bool) -> dict:
+def end_to_end(corpus: Path, db: Path, batch_size: int, analyze: bool, jobs: int = 1) -> dict:
     db.unlink(missing_ok=True)
     proc = subprocess.run([sys.executable, __file__, "--child", str(corpus), str(db),
-                           str(batch_size), "1" if analyze else "0"],
+                           str(batch_size), "1" if analyze else "0", str(jobs)],
                           capture_output=True, text=True, check=True)
     db.unlink(missing_ok=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -124,7 +125,7 @@ def end_to_end(corpus: Path, db: Path, batch_size: int, analyze: bool) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--count", type=int, default=100_000)
+    ap.add_argument("--count", type=int, default=3_000)
     ap.add_argument("--batch-size", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--workdir", default=None)
@@ -134,11 +135,15 @@ def main() -> None:
                       help="end to end without verdicts (ingest --no-analyze)")
     mode.add_argument("--both", action="store_true",
                       help="measure with and without verdicts in every repeat")
-    ap.add_argument("--child", nargs=4, metavar=("JSONL", "DB", "BATCH", "ANALYZE"),
+    ap.add_argument("--mem-counts", default="2000,8000",
+                    help="peak RSS of ingest (with verdicts, --jobs 1) on corpora of these sizes")
+    ap.add_argument("--skip-mem", action="store_true")
+    ap.add_argument("--child", nargs=5, metavar=("JSONL", "DB", "BATCH", "ANALYZE", "JOBS"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        ingest_child(args.child[0], args.child[1], int(args.child[2]), args.child[3] == "1")
+        ingest_child(args.child[0], args.child[1], int(args.child[2]), args.child[3] == "1",
+                     int(args.child[4]))
         return
     modes = [True, False] if args.both else [not args.no_analyze]
     work = Path(args.workdir or tempfile.mkdtemp(prefix="cs-bench-ingest-"))
@@ -152,7 +157,7 @@ def main() -> None:
             t0 = time.perf_counter()
             size = build_corpus(corpus, args.count)
             print(json.dumps({"bench": "ingest.corpus", "measurements": args.count,
-                              "bytes": size,
+                              "bytes": size, "average_line_bytes": round(size / args.count),
                               "build_seconds": round(time.perf_counter() - t0, 2)}))
         runs: dict[bool, list[tuple[dict, dict]]] = {m: [] for m in modes}
         for run in range(args.repeat):
@@ -197,6 +202,22 @@ def main() -> None:
                 "peak_rss_mib": round(max(r["peak_rss_bytes"] for _, r in pairs) / 2**20, 1),
                 "batch_size": args.batch_size, "repeat": args.repeat,
             }))
+        if not args.skip_mem:
+            mem = {}
+            for n in (int(c) for c in args.mem_counts.split(",")):
+                path = work / f"corpus-{n}.jsonl"
+                if not path.exists():
+                    build_corpus(path, n)
+                res = end_to_end(path, work / "mem.duckdb", args.batch_size, True)
+                mem[n] = round(res["peak_rss_bytes"] / 2**20, 1)
+                print(json.dumps({"bench": "ingest.memory", "measurements": n,
+                                  "peak_rss_mib": mem[n], "seconds": round(res["seconds"], 2),
+                                  "stored": res["stored"], "verdicts": res["verdicts"]}),
+                      flush=True)
+            lo, hi = mem[min(mem)], mem[max(mem)]
+            print(json.dumps({"bench": "ingest.memory_summary", "peak_rss_mib": mem,
+                              "memory_ratio": round(hi / lo, 3),
+                              "memory_ok": hi / lo <= 1.3 and hi < 400}))
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)

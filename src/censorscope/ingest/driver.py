@@ -45,8 +45,10 @@ Analyzer = Callable[[dict[str, Any], MeasurementRow, list[ObservationRow]], Verd
 MAX_LISTED_ERRORS = 50
 MAX_LISTED_SKIPS = 3
 # the rows of a batch are what ingest keeps in memory (~2–3 KB per observation row with
-# their Arrow copy and DuckDB's buffers); above DuckDB's row group (122,880) on purpose
-MAX_BATCH_OBSERVATIONS = 150_000
+# their Arrow copy and DuckDB's buffers): 32,768 rows keep ingest's peak RSS near 250 MiB
+# whatever the input size (bench/ingest.py), at the price of transactions below DuckDB's
+# row group (122,880 rows), which go through its write-ahead log
+MAX_BATCH_OBSERVATIONS = 32_768
 
 
 @dataclass
