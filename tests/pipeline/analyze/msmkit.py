@@ -15,8 +15,9 @@ LAB = ("198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
 class Msm:
     """A measurement under construction; ``build()`` returns the dict."""
 
-    def __init__(self, url: str, *, cc: str = "AZ", asn: int = 29049, uid: str = "m1") -> None:
-        self.url, self.cc, self.asn, self.uid = url, cc, asn, uid
+    def __init__(self, url: str, *, cc: str = "AZ", asn: int = 29049, uid: str = "m1",
+                 report: str = "r1") -> None:
+        self.url, self.cc, self.asn, self.uid, self.report = url, cc, asn, uid, report
         self.queries: list[dict[str, Any]] = []
         self.tcp: list[dict[str, Any]] = []
         self.tls: list[dict[str, Any]] = []
@@ -106,7 +107,7 @@ class Msm:
 
     def build(self) -> dict[str, Any]:
         return {
-            "measurement_uid": self.uid, "report_id": "r1", "input": self.url,
+            "measurement_uid": self.uid, "report_id": self.report, "input": self.url,
             "test_name": "web_connectivity", "test_version": "0.5.28",
             "probe_cc": self.cc, "probe_asn": f"AS{self.asn}",
             "measurement_start_time": "2022-09-14 12:30:00",

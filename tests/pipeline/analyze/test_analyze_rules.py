@@ -63,7 +63,7 @@ CASES: dict[str, tuple[Callable[[], Msm], str, str | None, str | None, list[str]
         lambda: Msm(URL).dns(HOST, [CDN]).connect(CDN, 443, sni=HOST)
         .connect(CDN, 80, http={"url": URL, "body": "<title>Stop</title>denied"})
         .ctrl(addrs=[IP], **CTRL_OK), "blocked", "dns", "dns.injection.other",
-        [CDN, "transparent proxy"]),
+        [CDN, "valid certificate", "went to"]),
     "dns.answer_matches_ctrl": (
         lambda: Msm(URL).dns(HOST, [IP]).ctrl(addrs=[IP]), "ok", None, None, [IP]),
     "dns.answer_asn_matches_ctrl": (
@@ -121,7 +121,7 @@ CASES: dict[str, tuple[Callable[[], Msm], str, str | None, str | None, list[str]
     "tls.failure_no_ctrl": (
         lambda: Msm(SURL).dns(HOST, [IP]).dns(HOST, [IP], engine="doh", qtype="A")
         .connect(IP, 443, sni=HOST, tls_failure="eof_error"),
-        "insufficient", None, None, ["eof_error"]),
+        "insufficient", None, None, ["was closed (EOF)", "no control"]),
     "http.blockpage": (
         lambda: Msm(URL, cc="AF").dns(HOST, [IP]).connect(IP, 80, http={
             "url": URL, "body": '<meta content="Access Denied - Afghan Wireless Communication '
@@ -190,7 +190,8 @@ def test_rule(rule_id: str) -> None:
     assert rule_id in fired, (rule_id, fired)
     if rule_id not in LAYER_ONLY:
         assert v.rule_id == rule_id
-    text = " ".join(v.evidence + tuple(e for lv in v.layers for e in lv.evidence))
+    text = " ".join(e.text for e in v.evidence + tuple(e for lv in v.layers
+                                                         for e in lv.evidence))
     for word in words:
         assert word in text, (word, text)
     rule = RULES_BY_ID[rule_id]
@@ -218,8 +219,11 @@ def test_mat_flags_and_blocking_follow_the_outcome() -> None:
 
 def test_cdn_answers_with_valid_tls_elsewhere_are_not_dns_blocking() -> None:
     """The AZ false positive: the probe's answer is a CDN cache the control did not return,
-    and the probe's own handshake there times out (SNI). Another probe's valid handshake at that
-    IP for the name makes the answer consistent: the verdict is TLS, not DNS."""
+    and the probe's own handshake there times out (SNI). A valid handshake at that IP for the
+    name in another measurement from the same network (cited as context) makes the answer
+    consistent once the failure here is shown SNI-triggered (another name completed at the IP
+    in the same probe session): the verdict is TLS, not DNS. From another network it is no
+    evidence."""
     tiktok, url = "www.tiktok.com", "https://www.tiktok.com/"
     blocked = (Msm(url, uid="blocked").dns(tiktok, [CDN])
                .connect(CDN, 443, sni=tiktok, tls_failure="generic_timeout_error")
@@ -228,8 +232,10 @@ def test_cdn_answers_with_valid_tls_elsewhere_are_not_dns_blocking() -> None:
     alone = analyze_measurement(blocked.build(), AnalysisContext.create())
     assert (alone.layer, alone.mechanism) == ("dns", "dns.injection.other")
 
-    elsewhere = (Msm(url, asn=28787, uid="aztel").dns(tiktok, [CDN])
+    elsewhere = (Msm(url, uid="earlier", report="r0").dns(tiktok, [CDN])
                  .connect(CDN, 443, sni=tiktok, http=ok_page(url)))
+    aztel = (Msm(url, asn=28787, uid="aztel").dns(tiktok, [CDN])
+             .connect(CDN, 443, sni=tiktok, http=ok_page(url)))
     other_name = (Msm("https://www.example.org/", uid="other").dns("www.example.org", [CDN])
                   .connect(CDN, 443, sni="www.example.org", http=ok_page()))
     verdicts = analyze_batch([(m.build(), None) for m in (blocked, elsewhere, other_name)],
@@ -238,8 +244,17 @@ def test_cdn_answers_with_valid_tls_elsewhere_are_not_dns_blocking() -> None:
     assert (v.outcome, v.layer, v.mechanism) == ("blocked", "tls", "tls.timeout.sni")
     dns = next(lv for lv in v.layers if lv.layer == "dns")
     assert dns.outcome == "ok" and dns.rule_id == "dns.tls_consistent"
-    assert f"TLS handshake to {CDN}:443 with SNI {tiktok} timed out" in v.evidence[0]
-    assert "www.example.org" in v.evidence[0] and "AS29049" in v.evidence[0]
+    text = " ".join(e.text for e in v.evidence)
+    assert f"TLS handshake to {CDN}:443 with SNI {tiktok} timed out" in v.evidence[0].text
+    assert "www.example.org" in text and "AS29049" in text
+    proof = next(e for e in v.evidence if e.claim == "tls.ok_in_report")
+    assert (proof.source, proof.context_uids, proof.context_count) == ("context", ("other",), 1)
+    valid = next(e for e in dns.evidence if e.claim == "dns.tls_valid_elsewhere")
+    assert (valid.context_uids, valid.context_count) == (("earlier",), 1)
+
+    other_network = analyze_batch([(m.build(), None) for m in (blocked, aztel, other_name)],
+                                  AnalysisContext.create())[0]
+    assert (other_network.layer, other_network.rule_id) == ("dns", "dns.answer_unmatched")
 
 
 def test_sni_needs_the_same_network() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from censorscope.model.verdict import Verdict
+from censorscope.pipeline.evidence import say
 from censorscope.pipeline.observe import (
     MeasurementRow,
     ObservationRow,
@@ -25,6 +26,7 @@ from censorscope.pipeline.observe import (
     observe,
 )
 
+from . import claims as _claims  # noqa: F401  (registers the Web Connectivity claims)
 from .context import AnalysisContext
 from .registry import scorer_for
 from .subject import Subject
@@ -40,7 +42,7 @@ def score(meta: MeasurementRow, observations: Sequence[ObservationRow], ctx: Ana
     scorer = scorer_for(meta.test_name)
     if scorer is None:
         return subject.verdict("insufficient", rule_id="registry.no_scorer", evidence=[
-            f"No scorer is registered for {meta.test_name}."],
+            say("registry.no_scorer", source="rules", test_name=meta.test_name)],
             fingerprints_version=ctx.fingerprints_version)
     return scorer(subject, ctx)
 

@@ -2,9 +2,13 @@
 
 A connect failure is blocking when the control connected to the same endpoint, or fetched the
 page through the whole redirect chain (the probe's later hops have no control endpoint of their
-own). A TLS failure counts only after a successful connect; it is SNI-triggered when the same
-IP completed a handshake with another server name from the same network (this measurement or
-another one in the context). Evidence gives the address, server name, failure and timing.
+own). A TLS failure counts only after a successful connect; it is SNI-triggered only when the
+failure came after the ClientHello write (the write count is recorded and > 0: the name had
+been sent) and the same IP completed a handshake with another server name in this measurement
+or in another measurement of the same probe session (same network, same report). A failure
+before the ClientHello is connection-level interference (never ``.sni``), and one without
+network events cannot be placed in time. Evidence gives the address, server name, failure and
+timing, one statement per item.
 """
 
 from __future__ import annotations
@@ -12,21 +16,22 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Collection
 from functools import lru_cache
+from typing import Any
 
-from censorscope.model.verdict import LayerVerdict
+from censorscope.model.evidence import Evidence
 from censorscope.model.rows import ObservationRow
+from censorscope.model.verdict import LayerVerdict
+from censorscope.pipeline.evidence import say
 
+from .claims import endpoint, tls_verb
 from .context import AnalysisContext
+from .dns import Scope
 from .mechanisms import layer_verdict, tcp_mechanism, tls_mechanism
-from .webview import WebView
+from .webview import ControlView, WebView, ascii_name
 
-__all__ = ["analyze_tcp", "analyze_tls", "endpoint"]
+__all__ = ["analyze_tcp", "analyze_tls", "endpoint", "no_control", "sni_proof", "tls_failure"]
 
 _UNREACHABLE = frozenset({"host_unreachable", "network_unreachable"})
-
-
-def endpoint(ip: str, port: int | None) -> str:
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 @lru_cache(maxsize=65536)
@@ -36,6 +41,26 @@ def _is_v6(ip: str) -> bool:
         return ipaddress.ip_address(ip).version == 6
     except ValueError:
         return False
+
+
+def _ep(ip: str, port: int | None) -> dict[str, Any]:
+    return {"ip": ip, "port": port, "endpoint": endpoint(ip, port)}
+
+
+def no_control(ctrl: ControlView, ip: str, port: int | None, step: str) -> list[Evidence]:
+    """Why there is no control result for the ``step`` (``tcp``/``tls``) at ``ip:port``."""
+    if not ctrl.present:
+        return [say("control.absent", source="control")]
+    ev = [say(f"control.no_{step}", source="control", **_ep(ip, port))]
+    if ctrl.http is not None and ctrl.http.http_failure is not None:
+        ev.append(say("control.http_failed", source="control", failure=ctrl.http.http_failure))
+    return ev
+
+
+def control_fetched(ctrl: ControlView) -> Evidence:
+    assert ctrl.http is not None
+    return say("control.http_ok", source="control",
+               status=ctrl.http.http_response_status_code)
 
 
 def analyze_tcp(view: WebView, untrusted: Collection[str]) -> LayerVerdict | None:
@@ -49,48 +74,82 @@ def analyze_tcp(view: WebView, untrusted: Collection[str]) -> LayerVerdict | Non
         return layer_verdict("tcp.connect_ok")
     v4_failed = [r for r in failed if not (_is_v6(r.ip or "") and r.tcp_failure in _UNREACHABLE)]
     if not v4_failed:
+        eps = [endpoint(r.ip or "", r.port) for r in failed]
         return layer_verdict("tcp.ipv6_unreachable", [
-            f"Only IPv6 endpoints were unreachable ({failed[0].tcp_failure})."])
+            *(say("tcp.connect_failed", failure=r.tcp_failure, **_ep(r.ip or "", r.port))
+              for r in failed[:3]),
+            say("tcp.only_ipv6_failed", source="rules", endpoints=sorted(set(eps)))])
     ctrl = view.control
     down: LayerVerdict | None = None
     for r in v4_failed:
         assert r.ip is not None
-        where = endpoint(r.ip, r.port)
-        said = f"TCP connect to {where} failed with {r.tcp_failure}"
+        said = say("tcp.connect_failed", failure=r.tcp_failure, **_ep(r.ip, r.port))
         known = ctrl.tcp.get((r.ip, r.port or 0))
         if known is not None and known[0]:
             return layer_verdict("tcp.failure_ctrl_ok", [
-                f"{said}; the control connected to {where}."], tcp_mechanism(r.tcp_failure))
-        if known is None and ctrl.http_ok:
-            return layer_verdict("tcp.failure_ctrl_ok", [
-                f"{said}; the control fetched the page through every redirect."],
+                said, say("control.tcp_ok", source="control", **_ep(r.ip, r.port))],
                 tcp_mechanism(r.tcp_failure))
+        if known is None and ctrl.http_ok:
+            return layer_verdict("tcp.failure_ctrl_ok", [said, control_fetched(ctrl)],
+                                 tcp_mechanism(r.tcp_failure))
         if known is not None and down is None:
             down = layer_verdict("tcp.failure_ctrl_also_failing", [
-                f"{said}; the control failed too ({known[1]})."])
+                said, say("control.tcp_failed", source="control", failure=known[1],
+                          **_ep(r.ip, r.port))])
     if down is not None:
         return down
     r = v4_failed[0]
     return layer_verdict("tcp.failure_no_ctrl", [
-        f"TCP connect to {endpoint(r.ip or '', r.port)} failed with {r.tcp_failure}; "
-        "no control for it."])
+        say("tcp.connect_failed", failure=r.tcp_failure, **_ep(r.ip or "", r.port)),
+        *no_control(ctrl, r.ip or "", r.port, "tcp")])
 
 
-def _timing(r: ObservationRow) -> str:
-    write = r.tls_handshake_write_bytes
-    if not r.tls_handshake_write_count:
-        return "before the ClientHello was written"
-    size = f" ({write} bytes)" if write else ""
+def tls_failure(r: ObservationRow) -> Evidence:
+    """The statement of a failed handshake, placed in time by the network events."""
+    facts = {**_ep(r.ip or "", r.port), "server_name": r.tls_server_name,
+             "failure": r.tls_failure, "verb": tls_verb(r.tls_failure)}
+    writes = r.tls_handshake_write_count
+    if writes is None:
+        return say("tls.failed", **facts)
+    if writes == 0:
+        return say("tls.failed_before_hello", **facts)
+    sent = r.tls_handshake_write_bytes
     if r.tls_t is not None and r.tcp_t is not None and r.tls_t >= r.tcp_t:
-        return f"{r.tls_t - r.tcp_t:.1f} s after the ClientHello write{size}"
-    return f"after the ClientHello write{size}"
+        return say("tls.failed_after_hello", wait=round(r.tls_t - r.tcp_t, 1),
+                   write_bytes=sent, **facts)
+    return say("tls.failed_after_hello_untimed", write_bytes=sent, **facts)
 
 
-_VERB = {"generic_timeout_error": "timed out", "connection_reset": "was reset",
-         "eof_error": "was closed (EOF)"}
+def hello_sent(r: ObservationRow) -> bool:
+    """The ClientHello (with the server name) was written before the failure."""
+    return r.tls_handshake_write_count is not None and r.tls_handshake_write_count > 0
 
 
-def analyze_tls(view: WebView, ctx: AnalysisContext, probe_asn: int,
+def sni_proof(view: WebView, ctx: AnalysisContext, scope: Scope, ip: str, name: str,
+              limit: int = 3) -> list[Evidence]:
+    """Handshakes with other server names that completed at ``ip``: in this measurement
+    (probe) or in other measurements of the same probe session (context)."""
+    ev: list[Evidence] = []
+    wanted = ascii_name(name)
+    here: dict[str, ObservationRow] = {}
+    for r in view.endpoints:
+        other = ascii_name(r.tls_server_name)
+        if r.ip == ip and r.tls_success and other and other != wanted:
+            here.setdefault(other, r)
+    for _name, r in sorted(here.items())[:limit]:
+        ev.append(say("tls.ok_here", server_name=r.tls_server_name, **_ep(ip, r.port)))
+    for other, support in ctx.names_ok_in_report(scope.asn, scope.report_id, ip, name):
+        if len(ev) >= limit or other in here:
+            continue
+        uids, count = support.others(scope.uid, own=(ip, other) in scope.own.tls_ok)
+        if count > 0 and uids:
+            ev.append(say("tls.ok_in_report", source="context", context_uids=uids,
+                          context_count=count, ip=ip, server_name=other, count=count,
+                          asn=scope.asn))
+    return ev
+
+
+def analyze_tls(view: WebView, ctx: AnalysisContext, scope: Scope,
                 untrusted: Collection[str]) -> LayerVerdict | None:
     """The TLS verdict: the first failing handshake on a trusted, connected endpoint."""
     rows = [r for r in view.endpoints if r.ip not in untrusted and r.tls_server_name
@@ -105,33 +164,27 @@ def analyze_tls(view: WebView, ctx: AnalysisContext, probe_asn: int,
     down: LayerVerdict | None = None
     for r in failed:
         ip, sni = r.ip or "", r.tls_server_name or ""
-        where = endpoint(ip, r.port)
-        verb = _VERB.get(r.tls_failure or "", f"failed with {r.tls_failure}")
-        said = f"TLS handshake to {where} with SNI {sni} {verb} {_timing(r)}"
-        others = sorted(set(ctx.other_names_ok(probe_asn, ip, sni)))
+        said = tls_failure(r)
         known = ctrl.tls.get((ip, r.port or 0))
-        ctrl_words = (f"the control completed the handshake with SNI {known[2] or sni} at "
-                      f"{where}" if known is not None and known[0] else
-                      "the control fetched the page through every redirect"
-                      if known is None and ctrl.http_ok else None)
+        ctrl_ev = (say("control.tls_ok", source="control", server_name=known[2] or sni,
+                       **_ep(ip, r.port)) if known is not None and known[0] else
+                   control_fetched(ctrl) if known is None and ctrl.http_ok else None)
         ctrl_failed = known is not None and not known[0]
-        sni_based = (bool(others) and r.tls_handshake_write_count != 0 and not ctrl_failed
-                     and not (r.tls_failure or "").startswith("ssl_"))
-        if sni_based:
-            ev = [f"{said}; the same IP completed a handshake with SNI {', '.join(others[:3])} "
-                  f"from this network (AS{probe_asn})."]
-            if ctrl_words:
-                ev.append(ctrl_words[0].upper() + ctrl_words[1:] + ".")
+        proof = (sni_proof(view, ctx, scope, ip, sni)
+                 if hello_sent(r) and not ctrl_failed
+                 and not (r.tls_failure or "").startswith("ssl_") else [])
+        if proof:
+            ev = [said, *proof] + ([ctrl_ev] if ctrl_ev is not None else [])
             return layer_verdict("tls.failure_sni", ev, tls_mechanism(r.tls_failure, sni=True))
-        if ctrl_words is not None:
-            return layer_verdict("tls.failure_ctrl_ok", [f"{said}; {ctrl_words}."],
+        if ctrl_ev is not None:
+            return layer_verdict("tls.failure_ctrl_ok", [said, ctrl_ev],
                                  tls_mechanism(r.tls_failure))
         if known is not None and down is None:
             down = layer_verdict("tls.failure_ctrl_also_failing", [
-                f"{said}; the control failed too ({known[1]})."])
+                said, say("control.tls_failed", source="control", failure=known[1],
+                          **_ep(ip, r.port))])
     if down is not None:
         return down
     r = failed[0]
-    return layer_verdict("tls.failure_no_ctrl", [
-        f"TLS handshake to {endpoint(r.ip or '', r.port)} with SNI {r.tls_server_name} failed "
-        f"with {r.tls_failure}; no control for it."])
+    return layer_verdict("tls.failure_no_ctrl", [tls_failure(r),
+                                                 *no_control(ctrl, r.ip or "", r.port, "tls")])

@@ -19,7 +19,7 @@ from censorscope.model.verdict import Layer, Outcome
 
 __all__ = ["RULES", "RULES_BY_ID", "RULES_VERSION", "Rule", "rule"]
 
-RULES_VERSION: Final = "cs-wc-1"
+RULES_VERSION: Final = "cs-wc-2"
 
 
 @dataclass(frozen=True)
@@ -49,19 +49,25 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("dns.failure_no_ctrl", "dns", "insufficient", None,
          "the lookup failed and nobody else resolved the name"),
     Rule("dns.tls_consistent", "dns", "ok", None,
-         "the answer completed a TLS handshake with a valid certificate for the name "
-         "(here or in another measurement or control seen)"),
+         "the answer completed a TLS handshake with a valid certificate for the name, here or "
+         "in another measurement from the same network (not when its handshake failed here "
+         "and no other name completed at it in the same probe session)"),
     Rule("dns.proxy_blockpage", "dns", "blocked", "dns.injection.other",
-         "an answer the control did not return (consistent only by TLS: a transparent proxy) "
+         "an answer the control and other resolvers did not return (here or, for the control, "
+         "anywhere from the same network), consistent only by TLS (a transparent proxy), "
          "served a blocked or different page over HTTP"),
     Rule("dns.answer_matches_ctrl", "dns", "ok", None,
-         "the answer is one the control or another resolver returned"),
+         "the answer is one the control returned for the name (here, or in another "
+         "measurement from the same network) or another resolver returned; bogons, blockpage "
+         "IPs and addresses failing certificate validation for the name do not vote"),
     Rule("dns.answer_asn_matches_ctrl", "dns", "ok", None,
          "the answer is in the AS of an answer of the control or another resolver"),
     Rule("dns.answer_ctrl_nxdomain", "dns", "blocked", "dns.injection.other",
          "the probe got an answer for a name that does not exist for the control"),
     Rule("dns.answer_unmatched_no_ctrl", "dns", "insufficient", None,
-         "no control and no other resolver to compare the answer with"),
+         "nobody resolved the name to compare with (e.g. a redirect target the control never "
+         "resolved) and no valid TLS handshake vouches for the answer: absence is no "
+         "evidence"),
     Rule("dns.answer_unmatched", "dns", "blocked", "dns.injection.other",
          "the answer matches neither the control nor other resolvers, by IP or AS, "
          "and never completed a valid TLS handshake for the name"),
@@ -81,8 +87,9 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("tls.no_data", "tls", None, None, "no TLS handshake on a trusted endpoint"),
     Rule("tls.handshake_ok", "tls", "ok", None, "every handshake succeeded"),
     Rule("tls.failure_sni", "tls", "blocked", "*",
-         "the handshake failed after the ClientHello while the same IP completed a "
-         "handshake with another server name from the same network"),
+         "the handshake failed after the ClientHello write (the write is recorded: the name "
+         "was sent) while the same IP completed a handshake with another server name in this "
+         "measurement or another of the same probe session (same network and report)"),
     Rule("tls.failure_ctrl_ok", "tls", "blocked", "*",
          "the handshake failed at the probe; the control completed it (or fetched the page "
          "through the whole redirect chain)"),
@@ -111,7 +118,9 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("http.matches_ctrl", "http", "ok", None, "the page matches the control's"),
     # --- throttling ----------------------------------------------------------------------
     Rule("throttle.slow_download", "throttling", "impaired", "*",
-         "the download timed out while data kept arriving slowly; the control got it all"),
+         "the download timed out while data kept arriving slowly; the control got it all "
+         "(`throttle.sni` when the ClientHello was sent and another server name completed at "
+         "the IP in the same probe session, else `throttle.ip`)"),
     # --- measurement ---------------------------------------------------------------------
     Rule("web.no_data", None, "insufficient", None, "the measurement has no observations"),
     Rule("web.ok", None, "ok", None, "the page loaded as the control saw it"),

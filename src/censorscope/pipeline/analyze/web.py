@@ -16,11 +16,13 @@ from typing import Any
 
 import orjson
 
-from censorscope.model.verdict import LayerVerdict, Outcome, Verdict
 from censorscope.model.rows import ObservationRow
+from censorscope.model.verdict import LayerVerdict, Outcome, Verdict
+from censorscope.pipeline.evidence import say
 
-from .context import AnalysisContext
-from .dns import analyze_dns
+from .claims import endpoint
+from .context import AnalysisContext, learnt_facts
+from .dns import Scope, analyze_dns
 from .endpoints import analyze_tcp, analyze_tls
 from .http import ResponseBody, analyze_http
 from .mechanisms import layer_verdict
@@ -102,27 +104,36 @@ def score_web_connectivity(subject: Subject, ctx: AnalysisContext) -> Verdict:
     meta = subject.meta
     if not subject.observations:
         return subject.verdict("insufficient", rule_id="web.no_data",
-                               evidence=["The measurement recorded no DNS, TCP, TLS or HTTP "
-                                         "step."], fingerprints_version=ctx.fingerprints_version)
+                               evidence=[say("web.no_steps")],
+                               fingerprints_version=ctx.fingerprints_version)
+    scope = Scope(meta.measurement_uid, meta.probe_asn, meta.report_id, meta.probe_cc,
+                  learnt_facts(subject.observations))
     view = build_view(meta.domain, subject.observations)
-    dns = analyze_dns(view, ctx, meta.probe_cc)
+    dns = analyze_dns(view, ctx, scope)
     tcp = analyze_tcp(view, dns.untrusted)
-    tls = analyze_tls(view, ctx, meta.probe_asn, dns.untrusted)
+    tls = analyze_tls(view, ctx, scope, dns.untrusted)
     raw = subject.raw
 
     def response() -> ResponseBody | None:  # built only if the response is fingerprinted
         return final_response(raw) if raw is not None else stored_response(view.final_request)
 
-    http = analyze_http(view, ctx, meta.probe_asn, meta.probe_cc, response)
-    if (http.http is not None and http.http.outcome == "blocked" and view.final_request
-            and view.final_request.ip in dns.tls_only):
-        ip = view.final_request.ip
-        dns.verdict = layer_verdict("dns.proxy_blockpage", [
-            f"{dns.tls_only[ip]} resolved to {ip}, an address the control and other resolvers "
-            f"did not return; it completes TLS for the name (a transparent proxy) but served "
-            f"this over HTTP: {http.http.evidence[0] if http.http.evidence else ''}"])
-    layers = [lv for lv in (dns.verdict, tcp, tls, http.http, http.throttling) if lv is not None]
+    http = analyze_http(view, ctx, scope, response)
     final = view.final_request
+    if (http.http is not None and http.http.outcome == "blocked" and final is not None
+            and final.ip in dns.tls_only):
+        # an answer the control and other resolvers did not return, consistent only by its
+        # TLS (a transparent proxy), served a blocked or different page over HTTP
+        ip = final.ip
+        why = dns.tls_only[ip]
+        dns.verdict = layer_verdict("dns.proxy_blockpage", [
+            say("dns.answer", hostname=why.hostname, engine=why.engine, addresses=[ip]),
+            say("dns.not_reference", source="rules", hostname=why.hostname,
+                reference=list(why.reference), addresses=[ip]),
+            *why.validity,
+            say("http.sent_to", url=final.http_request_url, ip=ip, port=final.port,
+                endpoint=endpoint(ip, final.port)),
+            *http.http.evidence])
+    layers = [lv for lv in (dns.verdict, tcp, tls, http.http, http.throttling) if lv is not None]
     plain_http = bool(final and (final.http_request_url or "").startswith("http://")
                       and http.http is not None and http.http.outcome == "blocked")
     rule_id, decisive = _pick(layers, plain_http)
@@ -140,6 +151,6 @@ def score_web_connectivity(subject: Subject, ctx: AnalysisContext) -> Verdict:
     evidence = [e for lv in layers for e in lv.evidence][:6]
     outcome: Outcome = "ok" if rule_id == "web.ok" else "insufficient"
     if rule_id == "web.insufficient":
-        evidence = evidence or ["No layer gave decisive evidence (e.g. only AAAA lookups)."]
+        evidence = evidence or [say("web.undecided", source="rules")]
     return subject.verdict(outcome, rule_id=rule_id, evidence=evidence, layers=layers,
                            fingerprints_version=ctx.fingerprints_version)

@@ -124,7 +124,7 @@ def build_view(domain: str | None, observations: Sequence[ObservationRow]) -> We
             key = (host, r.dns_engine, r.dns_resolver_address, r.dns_query_type, r.dns_t)
             lk = lookups.get(key)
             if lk is None:
-                lk = lookups[key] = Lookup(host, r.dns_engine or "", r.dns_query_type or "",
+                lk = lookups[key] = Lookup(host, r.dns_engine or "system", r.dns_query_type or "",
                                            r.dns_resolver_address, r.dns_failure)
             if r.dns_answer and r.dns_answer_type in ("A", "AAAA"):
                 lk.answers.append((r.dns_answer, r.dns_answer_asn))
