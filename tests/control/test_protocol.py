@@ -11,7 +11,6 @@ from censorscope.control.protocol import (
     build_response,
     discovered_h3_endpoint,
     dns_map_failure,
-    first_header_values,
     http_map_failure,
     parse_request,
     parse_url,
@@ -115,7 +114,6 @@ def test_split_endpoint() -> None:
 
 
 def test_helpers() -> None:
-    assert first_header_values([("b", "1"), ("A", "2"), ("B", "3")]) == {"A": "2", "B": "1"}
     assert discovered_h3_endpoint('h3=":443"; ma=2592000,h3-29=":443"', "dns.google") == \
         "dns.google:443"
     assert discovered_h3_endpoint('h2=":443", h3="alt.test:8443"', "a.test") == "alt.test:8443"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from censorscope.model.http import canonical_header_key, page_title
+from censorscope.model.http import canonical_header_key, first_header_values, page_title
 
 
 @pytest.mark.parametrize(("name", "canonical"), [
@@ -29,6 +29,13 @@ from censorscope.model.http import canonical_header_key, page_title
 ])
 def test_canonical_header_key_is_gos(name: str, canonical: str) -> None:
     assert canonical_header_key(name) == canonical
+
+
+def test_first_header_values_keeps_the_first_of_each_canonical_key() -> None:
+    headers = [("b", "1"), ("A", "2"), ("B", "3"), ("x_y", "4"), ("X_Y", "5")]
+    assert first_header_values(headers) == {"B": "1", "A": "2", "X_y": "4"}
+    assert list(first_header_values(headers)) == ["B", "A", "X_y"]  # first-seen order
+    assert first_header_values([]) == {}
 
 
 @pytest.mark.parametrize(("body", "title"), [

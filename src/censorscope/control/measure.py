@@ -30,12 +30,11 @@ from censorscope.control.protocol import (
     HTTPResult,
     build_response,
     discovered_h3_endpoint,
-    first_header_values,
     http_map_failure,
 )
 from censorscope.model import failures as F
 from censorscope.model.endpoint import split_ip_port
-from censorscope.model.http import page_title
+from censorscope.model.http import first_header_values, page_title
 from censorscope.model.ipinfo import ASNTable
 from censorscope.net.conn import connect_tcp
 from censorscope.net.dns import DNSResult, resolve_doh, resolve_getaddrinfo, resolve_udp
@@ -224,7 +223,7 @@ async def measure_http(req: ControlRequest, cfg: MeasureConfig) -> HTTPResult:
         status_code=response.status,
         body_length=len(response.body),
         title=page_title(response.body),
-        headers=first_header_values(response.headers),
+        headers=dict(sorted(first_header_values(response.headers).items())),  # Go map order
         discovered_h3_endpoint=h3,
     )
 

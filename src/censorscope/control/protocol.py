@@ -258,15 +258,6 @@ def http_map_failure(failure: str | None, operation: str | None = None) -> str |
 # --- response ---------------------------------------------------------------------------------
 
 
-def first_header_values(headers: list[tuple[str, str]]) -> dict[str, str]:
-    """First value per canonical key, keys sorted (Go map encoding)."""
-
-    out: dict[str, str] = {}
-    for name, value in headers:
-        out.setdefault(canonical_header_key(name), value)
-    return dict(sorted(out.items()))
-
-
 def discovered_h3_endpoint(alt_svc: str | None, host: str) -> str:
     """``host:port`` from an ``Alt-Svc: h3=":443"`` header, ``""`` if none."""
 

@@ -4,7 +4,8 @@ Both follow what probe-cli and oohelperd do, so that a title or header key the p
 the one the control reports and the one the pipeline extracts from an archived body can be
 compared as they are:
 
-* ``canonical_header_key``: Go's ``textproto.CanonicalMIMEHeaderKey``.
+* ``canonical_header_key``: Go's ``textproto.CanonicalMIMEHeaderKey``; ``first_header_values``
+  the first value of each canonical key.
 * ``page_title``: ``measurexlite.WebGetTitle``, the regular expression
   ``(?i)<title>([^<]{1,512})</title>``, with Go's case folding (ASCII letters only).
 
@@ -14,9 +15,10 @@ Pure functions, no I/O.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["TITLE_PATTERN", "canonical_header_key", "page_title"]
+__all__ = ["TITLE_PATTERN", "canonical_header_key", "first_header_values", "page_title"]
 
 # RFC 7230 ``token`` characters: Go leaves a key with any other byte exactly as it is.
 _TOKEN: Final = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
@@ -38,6 +40,17 @@ def canonical_header_key(name: str) -> str:
     if not name or not _TOKEN.fullmatch(name):
         return name
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+def first_header_values(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """``{canonical key: first value}`` in the order the keys first appear: what Go's
+    ``http.Header`` gives for ``Get`` (OONI's archival ``headers`` map, the control's
+    ``http_request.headers``)."""
+
+    out: dict[str, str] = {}
+    for name, value in headers:
+        out.setdefault(canonical_header_key(name), value)
+    return out
 
 
 def page_title(body: str | bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from censorscope.model.archival import BinaryData, DNSAnswer, MaybeBinary
-from censorscope.model.http import canonical_header_key
+from censorscope.model.http import canonical_header_key, first_header_values
 from censorscope.net.dns import DNSAnswerData
 
 __all__ = [
@@ -50,9 +50,7 @@ def headers_list(headers: list[tuple[str, str]]) -> list[list[MaybeBinary]]:
 def headers_map(headers: list[tuple[str, str]]) -> dict[str, MaybeBinary]:
     """``{key: first value}`` with canonical keys."""
 
-    out: dict[str, MaybeBinary] = {}
-    for key, value in headers:
-        out.setdefault(canonical_header_key(key), value)
+    out: dict[str, MaybeBinary] = dict(first_header_values(headers))
     return out
 
 
