@@ -227,12 +227,12 @@ def analyze(paths: tuple[str, ...], fmt: str, out_path: Path | None, jobs: int |
         raise click.UsageError("--out writes JSONL: it cannot be combined with --format table")
     settings = ContextSettings(asn_table, tuple(public_ranges), lab)
     ctx = settings.context()
-    if store_url:
-        with _open_store(store_url) as store:
-            _learn_store(store, ctx)
-    done = resume_out(out_path) if out_path is not None else set()
     problems = _Problems()
     try:
+        if store_url:
+            with _open_store(store_url) as store:
+                _learn_store(store, ctx)
+        done = resume_out(out_path) if out_path is not None else set()
         if out_path is not None:
             with open(out_path, "ab") as out:
                 _run_analyze(paths, ctx, settings, jobs, done, problems, out, durable=True)

@@ -61,11 +61,6 @@ def ingest(paths: tuple[str, ...], store_url: str | None, batch_size: int,
     directories laid out like OONI's bucket (raw/YYYYMMDD/HH/CC/testname/)."""
     show = sys.stderr.isatty() if progress is None else progress
     url = store_url or default_url()
-    try:
-        store = open_store(url)
-    except Exception as exc:  # any failure to open: one line, no traceback
-        click.echo(f"censorscope: cannot open the store {url}: {exc}", err=True)
-        sys.exit(2)
 
     def problem(text: str) -> None:
         if show:
@@ -73,6 +68,11 @@ def ingest(paths: tuple[str, ...], store_url: str | None, batch_size: int,
         click.echo(text, err=True)
 
     try:
+        try:
+            store = open_store(url)
+        except Exception as exc:  # any failure to open: one line, no traceback
+            click.echo(f"censorscope: cannot open the store {url}: {exc}", err=True)
+            sys.exit(2)
         with store:
             report = run_ingest(paths, store, batch_size=batch_size, progress=show,
                                 analyze=analyze, jobs=jobs or default_jobs(),

@@ -17,8 +17,11 @@ partial rows. Re-ingesting adds nothing (the store is idempotent by measurement_
 from __future__ import annotations
 
 import gc
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,17 +169,36 @@ class _Progress:
             self.stream.flush()
 
 
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Ctrl-C during a batch write takes effect after it (as KeyboardInterrupt): DuckDB turns
+    a SIGINT that lands inside a query into its own errors, which would hide the interrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _flush(store: Store, batch: _Batch) -> None:
-    """Write ``batch``, count its new and duplicate measurements, and empty it."""
+    """Write ``batch`` (one transaction, not interrupted by Ctrl-C), count its new and
+    duplicate measurements, and empty it."""
     if not batch.measurements:
         return
     uids = [m.measurement_uid for m in batch.measurements]
     write_reporting = getattr(store, "write_batch_reporting", None)
-    if write_reporting is not None:  # one uid look-up instead of two (DuckDB)
-        stored = write_reporting(batch.measurements, batch.observations, batch.verdicts)
-    else:
-        stored = store.has(uids)
-        store.write_batch(batch.measurements, batch.observations, batch.verdicts)
+    with _sigint_deferred():
+        if write_reporting is not None:  # one uid look-up instead of two (DuckDB)
+            stored = write_reporting(batch.measurements, batch.observations, batch.verdicts)
+        else:
+            stored = store.has(uids)
+            store.write_batch(batch.measurements, batch.observations, batch.verdicts)
     seen: set[str] = set()
     for uid, owner in zip(uids, batch.owners, strict=True):
         if uid in stored or uid in seen:
