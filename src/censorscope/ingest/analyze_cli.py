@@ -29,6 +29,7 @@ from censorscope.pipeline.observe import VerdictRow, is_measurement, with_verdic
 from censorscope.store import default_url, open_store
 from censorscope.store.base import FlagUpdate, Store
 
+from .driver import MAX_LISTED_ERRORS, MAX_LISTED_SKIPS
 from .readers import UnsupportedFormat, expand_paths, read_records
 from .stream import LAB_RANGES, ContextSettings, Listener, default_jobs, stream
 from .uid import measurement_uid
@@ -160,22 +161,34 @@ def resume_out(path: Path) -> set[str]:
 
 
 class _Problems(Listener):
-    """Problems go to stderr as ``file:line: message`` as soon as they are found."""
+    """Problems go to stderr as ``file:line: message`` as soon as they are found: every
+    broken record up to ``MAX_LISTED_ERRORS`` per file, the first ``MAX_LISTED_SKIPS``
+    records per file that are not measurements; then how many more there were."""
 
     def __init__(self) -> None:
         self.errors = 0
-        self.skipped = 0
+        self.paths: dict[int, str] = {}
+        self.counts: dict[tuple[int, bool], int] = {}
+
+    def file(self, fidx: int, path: str) -> None:
+        self.paths[fidx] = path
 
     def unsupported(self, fidx: int, path: str, message: str) -> None:
         click.echo(f"{path}: unsupported: {message}", err=True)
 
     def problem(self, fidx: int, where: str, message: str, error: bool) -> None:
-        if error:
-            self.errors += 1
-            click.echo(f"{where}: {message}", err=True)
-        else:
-            self.skipped += 1
-            click.echo(f"{where}: skipped: {message}", err=True)
+        self.errors += error
+        n = self.counts[fidx, error] = self.counts.get((fidx, error), 0) + 1
+        if n <= (MAX_LISTED_ERRORS if error else MAX_LISTED_SKIPS):
+            click.echo(f"{where}: {message}" if error else f"{where}: skipped: {message}",
+                       err=True)
+
+    def summary(self) -> None:
+        for (fidx, error), n in sorted(self.counts.items()):
+            listed = MAX_LISTED_ERRORS if error else MAX_LISTED_SKIPS
+            if n > listed:
+                what = "broken records" if error else "records skipped (not measurements)"
+                click.echo(f"{self.paths.get(fidx, '?')}: {n - listed} more {what}", err=True)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -250,6 +263,7 @@ def analyze(paths: tuple[str, ...], fmt: str, out_path: Path | None, jobs: int |
         click.echo("censorscope analyze: interrupted" + (
             f"; rerun with --out {out_path} to resume" if out_path else ""), err=True)
         sys.exit(EXIT_INTERRUPTED)
+    problems.summary()
     if problems.errors:
         sys.exit(EXIT_BAD_INPUT)
 

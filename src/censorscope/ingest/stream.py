@@ -42,7 +42,7 @@ import tarfile
 import tempfile
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,7 +164,7 @@ _DATETIMES = tuple(i for i, name in enumerate(MeasurementRow._fields)
 
 def _meta_tuple(meta: MeasurementRow) -> tuple[Any, ...]:
     """``meta`` as a plain tuple ``marshal`` takes (its datetimes as ISO text)."""
-    values = list(meta)
+    values: list[Any] = list(meta)
     for i in _DATETIMES:
         if values[i] is not None:
             values[i] = values[i].isoformat()
@@ -373,7 +373,7 @@ class _LazyRaw(dict):  # type: ignore[type-arg]
         self._load()
         return dict.__eq__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 def _entries(blob: bytes) -> list[Entry]:
@@ -525,7 +525,7 @@ def stream(
     skip_uid: Callable[[str], bool] | None = None,
     listener: Listener | None = None,
     spill_dir: str | None = None,
-) -> Iterator[list[Scored]]:
+) -> Generator[list[Scored], None, None]:
     """Verdicts (and rows) for every measurement under ``paths``, chunk by chunk, in input
     order; see the module docstring.
 
