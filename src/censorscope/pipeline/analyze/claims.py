@@ -89,6 +89,26 @@ def _other_resolver_answers(rows: Iterable[ObservationRow], hostname: str) -> se
             and ascii_name(r.hostname) == host}
 
 
+def _answered(facts: Facts, hostname: str, addresses: Sequence[str]) -> str | None:
+    """None if the probe got every one of ``addresses`` for ``hostname``."""
+    got = _answers(_probe(facts), hostname)
+    missing = [a for a in addresses if a not in got]
+    if missing or not addresses:
+        return f"the probe did not get {', '.join(missing) or 'any address'} for {hostname}"
+    return None
+
+
+def _is_lie(facts: Facts, hostname: str, address: str) -> bool:
+    """An answer already judged a lie: a bogon, a blockpage address, or one whose handshake
+    for the name failed certificate validation here (it does not vote)."""
+    from censorscope.pipeline import fingerprints
+
+    host = ascii_name(hostname)
+    return is_bogon(address) or bool(fingerprints.match_dns([address], facts.meta.probe_cc)) \
+        or any(r.ip == address and (r.tls_failure or "").startswith("ssl_")
+               and ascii_name(r.tls_server_name) == host for r in _probe(facts))
+
+
 def _endpoint_ok(ev: Evidence) -> str | None:
     f = ev.facts
     if "endpoint" in f and f["endpoint"] != endpoint(str(f.get("ip")), f.get("port")):
@@ -239,10 +259,28 @@ def _bogon(ev: Evidence, facts: Facts) -> str | None:
           "resolved {hostname}.")
 def _no_reference(ev: Evidence, facts: Facts) -> str | None:
     host = ev.facts["hostname"]
+    if not any(_is_lookup(r) and ascii_name(r.hostname) == ascii_name(host)
+               for r in _probe(facts)):
+        return "the probe did not look the name up"
     if _control_answers(facts.observations, host) or _other_resolver_answers(
             facts.observations, host):
         return "a reference answer exists"
     return None
+
+
+@wc_claim("dns.reference_vetoed", "The other resolvers' answers for {hostname} ({addresses}) "
+          "do not vote: each is a bogon, a known blockpage address or failed certificate "
+          "validation for the name.")
+def _reference_vetoed(ev: Evidence, facts: Facts) -> str | None:
+    f = ev.facts
+    host = ascii_name(f["hostname"])
+    others = _other_resolver_answers(facts.observations, host)
+    for a in f["addresses"]:
+        if a not in others:
+            return f"{a} is not another resolver's answer"
+        if not _is_lie(facts, host, a):
+            return f"{a} may vote"
+    return None if f["addresses"] else "no address"
 
 
 @wc_claim("dns.not_reference", "The control and other resolvers of this measurement returned "
@@ -255,23 +293,28 @@ def _not_reference(ev: Evidence, facts: Facts) -> str | None:
         return "the reference is not what the control and other resolvers returned"
     if any(a in ref for a in f["addresses"]):
         return "an address is a reference answer"
-    return None
+    return _answered(facts, f["hostname"], f["addresses"])
 
 
-@wc_claim("dns.unmatched", "{addresses} matched no address the control or another resolver "
-          "returned for {hostname}, by IP or AS.")
+@wc_claim("dns.unmatched", "{addresses} is not among the reference addresses for {hostname} "
+          "({reference}), by IP or AS.")
 def _unmatched(ev: Evidence, facts: Facts) -> str | None:
     f = ev.facts
-    ref = _control_answers(facts.observations, f["hostname"]) | _other_resolver_answers(
-        facts.observations, f["hostname"])
+    ref = set(f["reference"])
+    if not ref:
+        return "no reference addresses"
     if any(a in ref for a in f["addresses"]):
-        return "an address is a reference answer"
+        return "an address is a reference address"
+    own = _control_answers(facts.observations, f["hostname"]) | _other_resolver_answers(
+        facts.observations, f["hostname"])
+    if any(not _is_lie(facts, f["hostname"], a) for a in own - ref - set(f["addresses"])):
+        return "a reference answer of this measurement is left out"
     annotated = {r.dns_answer: r.dns_answer_asn for r in _probe(facts)
                  if r.dns_answer and r.dns_answer_asn}
     ref_asns = {annotated.get(a) for a in ref} - {None}
     if any(annotated.get(a) in ref_asns for a in f["addresses"]):
         return "an address is in the AS of a reference answer"
-    return None
+    return _answered(facts, f["hostname"], f["addresses"])
 
 
 @wc_claim("dns.no_valid_tls", "No TLS handshake with a valid certificate for {hostname} was "
@@ -283,7 +326,7 @@ def _no_valid_tls(ev: Evidence, facts: Facts) -> str | None:
     if any(_valid_handshake(r, a, f["hostname"]) for r in _probe(facts)
            for a in f["addresses"]):
         return "an address completed a valid handshake for the name here"
-    return None
+    return _answered(facts, f["hostname"], f["addresses"])
 
 
 @wc_claim("dns.tls_elsewhere_unproven", "The handshake for {hostname} at {address} failed here "
@@ -612,6 +655,9 @@ def _response_body(facts: Facts, url: str) -> tuple[str | None, dict[str, str]] 
 def _fingerprint(ev: Evidence, facts: Facts, *, fp: bool) -> str | None:
     from censorscope.pipeline import fingerprints
 
+    final = _final(facts, ev.facts["url"])
+    if final is None:
+        return "no request for that URL"
     got = _response_body(facts, ev.facts["url"])
     if got is None:
         return "the response body is not at hand"

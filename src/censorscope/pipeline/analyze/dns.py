@@ -17,7 +17,7 @@ failed certificate validation here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from censorscope.model.evidence import Evidence
 from censorscope.model.verdict import LayerVerdict
@@ -80,6 +80,7 @@ class _Reference:
     ctrl_addrs: list[str]
     others: dict[str, list[str]]  # engine → answers (other resolvers), voting ones only
     elsewhere: dict[str, tuple[tuple[str, ...], int]]  # ip → (uids, count), voting ones only
+    vetoed: list[str] = field(default_factory=list)  # other resolvers' answers that do not vote
 
     @property
     def own(self) -> set[str]:
@@ -104,18 +105,31 @@ def _votes(ip: str, host: str, view: WebView, ctx: AnalysisContext, scope: Scope
 def _reference(host: str, view: WebView, ctx: AnalysisContext, scope: Scope) -> _Reference:
     ctrl_known = host == view.domain and view.control.present
     others: dict[str, list[str]] = {}
+    vetoed: list[str] = []
     for lk in view.lookups:
         if lk.hostname == host and lk.is_other_resolver:
             for ip, _ in lk.answers:
-                if ip not in others.get(lk.engine, []) and _votes(ip, host, view, ctx, scope):
+                if ip in others.get(lk.engine, []) or ip in vetoed:
+                    continue
+                if _votes(ip, host, view, ctx, scope):
                     others.setdefault(lk.engine, []).append(ip)
+                else:
+                    vetoed.append(ip)
     elsewhere: dict[str, tuple[tuple[str, ...], int]] = {}
     for ip, support in ctx.control_answers(scope.asn, host).items():
         uids, count = support.others(scope.uid, own=(host, ip) in scope.own.ctrl_answers)
         if count > 0 and uids and _votes(ip, host, view, ctx, scope):
             elsewhere[ip] = (uids, count)
     return _Reference(host, ctrl_known, view.control.dns_addrs if ctrl_known else [], others,
-                      elsewhere)
+                      elsewhere, sorted(set(vetoed) - {ip for v in others.values() for ip in v}))
+
+
+def _nothing_to_compare(ref: _Reference) -> Evidence:
+    """Why there is no reference: nobody else resolved the name, or only lies did."""
+    if ref.vetoed:
+        return say("dns.reference_vetoed", source="rules", hostname=ref.host,
+                   addresses=ref.vetoed)
+    return say("dns.no_reference", source="rules", hostname=ref.host)
 
 
 def _cite_reference(ref: _Reference, scope: Scope, limit: int = 3) -> list[Evidence]:
@@ -169,8 +183,7 @@ def _hostname(host: str, lookups: list[Lookup], view: WebView, ctx: AnalysisCont
             ev += [say("dns.lookup_failed", hostname=host, engine=o.engine, failure=o.failure)
                    for o in other_failed[:2]]
             return layer_verdict("dns.failure_ctrl_also_failing", ev)
-        return layer_verdict("dns.failure_no_ctrl", [said, say(
-            "dns.no_reference", source="rules", hostname=host)])
+        return layer_verdict("dns.failure_no_ctrl", [said, _nothing_to_compare(ref)])
 
     worst: LayerVerdict | None = None
     for lk in answered:
@@ -300,8 +313,11 @@ def _answers(host: str, lk: Lookup, view: WebView, ctx: AnalysisContext, scope: 
             ev += [e for e in reference if e.source != "context"]
         for _, _, why in consistent[:4]:
             ev += why
-        if unmatched:
-            ev.append(say("dns.unmatched", source="rules", hostname=host, addresses=unmatched))
+        if unmatched and ref.all:
+            ev.append(say("dns.unmatched", source="rules", hostname=host, addresses=unmatched,
+                          reference=sorted(ref.all)))
+        elif unmatched:
+            ev.append(_nothing_to_compare(ref))
         return layer_verdict(rule_id, ev)
     if ref.ctrl_known and view.control.dns_failure in NXDOMAIN:
         out.untrusted.update(unmatched)
@@ -309,11 +325,12 @@ def _answers(host: str, lk: Lookup, view: WebView, ctx: AnalysisContext, scope: 
             "control.nxdomain", source="control", hostname=host,
             failure=view.control.dns_failure)])
     if not ref.all:
-        return layer_verdict("dns.answer_unmatched_no_ctrl", [got, say(
-            "dns.no_reference", source="rules", hostname=host)])
+        return layer_verdict("dns.answer_unmatched_no_ctrl", [got, _nothing_to_compare(ref)])
     out.untrusted.update(unmatched)
     ev = [got, *reference, say("dns.unmatched", source="rules", hostname=host,
-                               addresses=unmatched)]
+                               addresses=unmatched, reference=sorted(ref.all))]
+    if ref.vetoed:
+        ev.append(_nothing_to_compare(ref))
     if vetoed:
         ev += vetoed
     else:
@@ -332,10 +349,16 @@ def analyze_dns(view: WebView, ctx: AnalysisContext, scope: Scope) -> DnsResult:
         out.verdict = None
         return out
     worst: LayerVerdict | None = None
+    consistent: list[LayerVerdict] = []
     for host, lookups in hosts.items():
         v = _hostname(host, lookups, view, ctx, scope, out)
+        if v is not None and v.outcome == "ok":
+            consistent.append(v)
         if v is not None and (worst is None
                               or _SEVERITY[v.outcome] > _SEVERITY[worst.outcome]):
             worst = v
+    if worst is not None and worst.outcome == "ok" and len(consistent) > 1:
+        # every name is consistent: say so for each (the first one's rule names the layer)
+        worst = replace(worst, evidence=tuple(e for v in consistent for e in v.evidence))
     out.verdict = worst
     return out
