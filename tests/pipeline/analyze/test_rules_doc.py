@@ -48,3 +48,15 @@ def test_doc_rule_table_matches_code() -> None:
     if os.environ.get("CENSORSCOPE_UPDATE_DOCS") == "1":
         DOC.write_text(current, encoding="utf-8")
     assert text == current
+
+
+def test_doc_lists_every_web_connectivity_claim() -> None:
+    import re
+
+    from censorscope.pipeline.analyze.claims import WC_CLAIMS
+
+    text = DOC.read_text(encoding="utf-8")
+    start = text.index("**Evidence is data.** Every statement under a Web Connectivity")
+    section = text[start:text.index("Each checker verifies its facts", start)]
+    listed = set(re.findall(r"`([a-z0-9_]+\.[a-z0-9_]+)`", section))
+    assert set(WC_CLAIMS) <= listed, sorted(set(WC_CLAIMS) - listed)
