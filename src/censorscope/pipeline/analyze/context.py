@@ -34,7 +34,7 @@ from typing import Final
 from censorscope.model.ipinfo import ASNTable, is_bogon
 from censorscope.model.rows import MeasurementRow, ObservationRow
 
-from .fingerprints import FingerprintSource, default_fingerprints
+from .fingerprints import FingerprintSource, MatchLike, default_fingerprints
 from .webview import ascii_name
 
 __all__ = ["UIDS_PER_FACT", "AnalysisContext", "Network", "Support", "learnt_facts"]
@@ -144,6 +144,8 @@ class AnalysisContext:
     # (probe_asn, name) → ip → the measurements whose control resolved name to ip
     ctrl_answers: dict[tuple[int, str], dict[str, Support]] = field(default_factory=dict)
     _bogons: dict[str, bool] = field(default_factory=dict, repr=False)
+    _dns_hits: dict[tuple[str, str], tuple[MatchLike, ...]] = field(default_factory=dict,
+                                                                     repr=False)
 
     @classmethod
     def create(cls, *, asn_table: ASNTable | None = None,
@@ -161,6 +163,18 @@ class AnalysisContext:
         if known is None:
             known = self._bogons[ip] = is_bogon(ip, allowed=self.public_ranges)
         return known
+
+    def dns_fingerprints(self, ip: str, cc: str) -> tuple[MatchLike, ...]:
+        """The DNS fingerprints ``ip`` matches for a probe in ``cc`` (memoised)."""
+        if self.fingerprints is None:
+            return ()
+        key = (ip, cc)
+        hits = self._dns_hits.get(key)
+        if hits is None:
+            if len(self._dns_hits) > 65536:
+                self._dns_hits.clear()
+            hits = self._dns_hits[key] = tuple(self.fingerprints.match_dns([ip], cc))
+        return hits
 
     def asn(self, ip: str, hint: int | None = None) -> int:
         """AS of ``ip``: ``hint`` (the probe's own annotation) when given, else the table."""

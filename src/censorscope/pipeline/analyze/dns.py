@@ -95,7 +95,7 @@ def _votes(ip: str, host: str, view: WebView, ctx: AnalysisContext, scope: Scope
     """May ``ip`` (an other resolver's answer or the control's elsewhere) be a reference?"""
     if ctx.is_bogon(ip):
         return False
-    if ctx.fingerprints is not None and ctx.fingerprints.match_dns([ip], scope.cc):
+    if ctx.dns_fingerprints(ip, scope.cc):
         return False
     return not any(r.ip == ip and (r.tls_failure or "").startswith("ssl_")
                    and ascii_name(r.tls_server_name) == host
@@ -236,7 +236,7 @@ def _answers(host: str, lk: Lookup, view: WebView, ctx: AnalysisContext, scope: 
     if ctx.fingerprints is not None and fresh_ips:
         matched: list[tuple[str, str]] = []
         for ip in fresh_ips:
-            for h in ctx.fingerprints.match_dns([ip], scope.cc):
+            for h in ctx.dns_fingerprints(ip, scope.cc):
                 matched.append((ip, h.id))
                 out.confirmed = out.confirmed or h.confirmed
         if matched:
