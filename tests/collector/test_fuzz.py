@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from censorscope.collector.http import HTTPLimits
+from censorscope.serve import Limits
 from tests.collector.helpers import exchange, measurement, request, running_collector
 
 RID = "20240501T100000Z_webconnectivity_IT_30722_n1_abcdefghijklmnop"
@@ -74,7 +74,7 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
 def test_fuzzed_requests_never_get_5xx(tmp_path: Path) -> None:
     rng = random.Random(20240501)
     requests = [_mutate(rng, _valid(rng)) for _ in range(400)]
-    limits = HTTPLimits(max_body=64 * 1024, head_timeout=1.0, body_timeout=1.0, idle_timeout=1.0)
+    limits = Limits(max_body=64 * 1024, head_timeout=1.0, body_timeout=1.0, idle_timeout=1.0)
 
     async def main() -> list[bytes]:
         async with running_collector(tmp_path, limits=limits) as app:

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from censorscope.archive.fetch import fetch_measurement
-from censorscope.collector.http import HTTPLimits
+from censorscope.serve import Limits
 from tests.collector.helpers import (
     exchange,
     measurement,
@@ -101,7 +101,7 @@ def test_submit_measurement_and_discards(tmp_path: Path) -> None:
 def test_errors_use_one_envelope_and_4xx(tmp_path: Path) -> None:
     async def main() -> None:
         async with running_collector(tmp_path, admin_token="s3cret",
-                                     limits=HTTPLimits(max_body=4096)) as app:
+                                     limits=Limits(max_body=4096)) as app:
             content = measurement(1)
             rid = await _open(app.port, content)
             cases = [
@@ -123,6 +123,7 @@ def test_errors_use_one_envelope_and_4xx(tmp_path: Path) -> None:
             for (status, body), expected in cases:
                 assert status == expected, body
                 assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+                assert body["error"]["code"] == status
             status, body = await request(app.port, "POST", f"/report/{rid}",
                                          {"content": {**content, "probe_cc": "FR"}})
             assert body["error"]["message"] == "Inconsistent measurement"
@@ -152,7 +153,7 @@ def test_keep_alive_pipelined_requests_and_header_caps(tmp_path: Path) -> None:
 
 def test_slow_client_gets_408(tmp_path: Path) -> None:
     async def main() -> None:
-        async with running_collector(tmp_path, limits=HTTPLimits(head_timeout=0.3)) as app:
+        async with running_collector(tmp_path, limits=Limits(head_timeout=0.3)) as app:
             raw = await exchange(app.port, b"GET / HTTP/1.1\r\nHost: x\r\n", timeout=5)
             assert parse_response(raw)[0] == 408
     asyncio.run(main())

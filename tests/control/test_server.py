@@ -47,24 +47,38 @@ def test_alias_path(loopback: Loopback, lab_control: ControlProcess) -> None:
     assert response["http_request"]["status_code"] == 200
 
 
+def error_message(body: bytes, status: int) -> str:
+    """The message of the serving layer's one error envelope (checked exactly)."""
+
+    decoded = orjson.loads(body)
+    assert set(decoded) == {"error"} and set(decoded["error"]) == {"code", "message"}
+    assert decoded["error"]["code"] == status
+    message = decoded["error"]["message"]
+    assert isinstance(message, str)
+    return message
+
+
 @pytest.mark.parametrize(
     ("raw", "status", "fragment"),
     [
         (b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405, "method PUT"),
         (b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404, "no such path"),
-        (b"GARBAGE\r\n\r\n", 400, "malformed HTTP/1.1 request line"),
+        (b"GARBAGE\r\n\r\n", 400, "malformed request line"),
         (b"POST / HTTP/1.1\r\nHost: x\r\n\r\n", 411, "Content-Length required"),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411, "chunked"),
-        (b"POST / HTTP/1.1\r\nContent-Length: 70000\r\n\r\n", 413, "body larger than 65536"),
-        (b"POST / HTTP/1.1\r\nBad Header\r\n\r\n", 400, "malformed header"),
-        (b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 100 + b"\r\n", 431, "too many"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411,
+         "chunked"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n", 413,
+         "limited to 65536"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, "malformed header"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * 100 + b"\r\n", 431, "too many"),
     ],
 )
 def test_protocol_errors(lab_control: ControlProcess, raw: bytes, status: int,
                          fragment: str) -> None:
     got, headers, body = raw_http(lab_control.host, lab_control.port, raw)
     assert got == status
-    assert fragment in orjson.loads(body)["error"]
+    assert fragment in error_message(body, status)
+    assert headers["cache-control"] == "no-store"
     if status == 405:
         assert headers["allow"] == "GET, POST"
 
@@ -90,7 +104,8 @@ def test_protocol_errors(lab_control: ControlProcess, raw: bytes, status: int,
 def test_bad_requests_get_400(lab_control: ControlProcess, body: bytes, fragment: str) -> None:
     status, _, response = post_raw(lab_control, body)
     assert status == 400
-    assert fragment in response["error"]
+    assert fragment in response["error"]["message"]
+    assert response["error"]["code"] == 400
 
 
 def test_load_shedding(loopback: Loopback, start_control: Callable[..., ControlProcess]) -> None:
@@ -112,7 +127,7 @@ def test_load_shedding(loopback: Loopback, start_control: Callable[..., ControlP
             control, orjson.dumps({"http_request": site.url("ok.test")}), ua="curl/8"
         )
         assert status == 503
-        assert "too many measurements in flight" in body["error"]
+        assert "too many measurements in flight" in body["error"]["message"]
         # official OONI apps get twice the budget
         status, _, body = post_raw(
             control, orjson.dumps({"http_request": site.url("ok.test")}),
@@ -170,7 +185,7 @@ def test_total_time_cap_gives_504(loopback: Loopback,
         control, orjson.dumps({"http_request": loopback.http.url("hang.test", "/hang")})
     )
     assert status == 504
-    assert body["error"] == "measurement took longer than 0.5 s"
+    assert body["error"] == {"code": 504, "message": "measurement took longer than 0.5 s"}
     assert loopback.http.hanging.is_set()
 
 

@@ -1,5 +1,7 @@
 """The layers of the measuring side import one way: ``net`` ← ``trace`` ← ``experiments`` ←
-``probe``, and ``control`` (the test helper, a server of its own) only ``net`` and ``model``.
+``probe``, and ``control`` (the test helper, a server of its own) only ``net``, ``model`` and
+``serve``. ``serve`` (strict HTTP/1.1 for internet-facing servers) imports only ``model``; the
+servers built on it (``control``, ``collector``) never import each other.
 
 Every ``import`` in the source is read, including those inside functions, so a lazy import
 cannot hide a dependency.
@@ -21,7 +23,9 @@ ALLOWED: dict[str, set[str]] = {
     "trace": {"model", "net"},
     "experiments": {"model", "net", "trace"},
     "probe": {"model", "net", "trace", "experiments"},
-    "control": {"model", "net"},
+    "control": {"model", "net", "serve"},
+    "serve": {"model"},
+    "collector": {"model", "serve", "archive", "ingest", "store"},
 }
 
 

@@ -238,7 +238,8 @@ def test_refused_measurement_is_moved_aside_and_not_retried(
     queue = UploadQueue(qdir)
     [(entry_id, error)] = queue.refused()
     assert entry_id == bad_id
-    assert error["status"] == 400 and error["error"]["error"]["code"] == "invalid_json"
+    assert error["status"] == 400 and error["error"]["error"]["code"] == 400
+    assert error["error"]["error"]["message"].startswith("malformed JSON")
     assert (queue.refused_dir / f"{bad_id}.json").read_bytes().startswith(b'{"probe_cc"')
     before = (queue.refused_dir / f"{bad_id}.error.json").read_bytes()
 

@@ -118,7 +118,8 @@ def test_refused_measurement_is_moved_aside_not_retried(tmp_path: Path) -> None:
     asyncio.run(main())
     assert queue.pending() == []
     [(entry_id, error)] = queue.refused()
-    assert error["status"] == 400 and error["error"]["error"]["code"] == "unknown_test_name"
+    assert error["status"] == 400 and error["error"]["error"] == {
+        "code": 400, "message": "unknown test name 'no_such_test'"}
     kept = orjson.loads((queue.refused_dir / f"{entry_id}.json").read_bytes())
     assert kept["test_name"] == "no_such_test"  # the measurement itself is kept
 
@@ -132,7 +133,7 @@ def test_server_errors_are_retried_not_refused(tmp_path: Path) -> None:
         nonlocal hits
         hits += 1
         await reader.readuntil(b"\r\n\r\n")
-        body = b'{"error":{"code":"busy","message":"try later"}}'
+        body = b'{"error":{"code":503,"message":"try later"}}'
         writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: "
                      + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
         await writer.drain()

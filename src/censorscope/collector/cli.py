@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from censorscope.collector.http import HTTPLimits
+from censorscope.serve import Limits
 
 __all__ = ["collector"]
 
@@ -56,7 +56,7 @@ def serve(archive: Path, host: str, port: int, store_url: str | None,
     config = CollectorConfig(
         archive=archive, host=host, port=port, admin_token=_token(admin_token_file),
         collector_id=collector_id, seal_interval=seal_interval,
-        limits=HTTPLimits(max_body=max_body),
+        limits=Limits(max_body=max_body),
     )
 
     async def run() -> None:

@@ -1,4 +1,4 @@
-"""The collector process: asyncio HTTP/1.1 server, spool feeder and hourly sealing.
+"""The collector process: its HTTP server (:mod:`censorscope.serve`), spool feeder and sealing.
 
 :class:`Collector` opens the live archive (finishing interrupted seals, rebuilding the duplicate
 map), catches the store up from the feeder's mark (replay after a crash), then serves. A
@@ -11,17 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from censorscope import __version__
 from censorscope.archive.live import LiveArchive
 from censorscope.archive.threads import finish_in_thread
-from censorscope.collector.errors import CollectorError, error_body
 from censorscope.collector.feeder import Feeder, Sink
-from censorscope.collector.http import HTTPLimits, read_request, render_response
 from censorscope.collector.service import CollectorService, ServiceConfig
+from censorscope.serve import HTTPServer, Limits
 
 __all__ = ["Collector", "CollectorConfig"]
 
@@ -32,7 +30,8 @@ SERVER = f"censorscope-collector/{__version__}"
 
 @dataclass
 class CollectorConfig:
-    """Where to listen, where to archive, and the limits."""
+    """Where to listen, where to archive, and the limits (``limits.max_connections``: 503
+    beyond)."""
 
     archive: Path
     host: str = "127.0.0.1"
@@ -41,8 +40,7 @@ class CollectorConfig:
     collector_id: int = 1
     seal_interval: float = 3600.0
     seal_at_stop: bool = True
-    max_connections: int = 1024
-    limits: HTTPLimits = field(default_factory=HTTPLimits)
+    limits: Limits = field(default_factory=Limits)
 
 
 class Collector:
@@ -54,10 +52,8 @@ class Collector:
         self.archive: LiveArchive | None = None
         self.feeder: Feeder | None = None
         self.service: CollectorService | None = None
-        self._server: asyncio.Server | None = None
+        self._server: HTTPServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._connections: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(config.max_connections)
         self.port = config.port
 
     async def start(self) -> None:
@@ -73,11 +69,9 @@ class Collector:
             ServiceConfig(self.config.collector_id, self.config.admin_token, self.config.limits),
             seal=self.seal,
         )
-        limit = max(self.config.limits.max_header_bytes, self.config.limits.max_request_line) + 2
-        self._server = await asyncio.start_server(
-            self._on_connection, self.config.host, self.config.port, limit=limit, backlog=1024
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._server = HTTPServer(self.service.handle, server_name=SERVER,
+                                  limits=self.config.limits, access_log=ACCESS_LOG)
+        _host, self.port = await self._server.start(self.config.host, self.config.port)
         loop = asyncio.get_running_loop()
         if self.feeder is not None:
             self._tasks.append(loop.create_task(self._feed_loop()))
@@ -122,70 +116,11 @@ class Collector:
             except Exception:
                 LOG.exception("sealing failed; the spool is kept and sealing retried later")
 
-    async def _on_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
-        try:
-            if self._slots.locked():
-                writer.write(render_response(
-                    503, error_body("busy", "too many connections"), keep_alive=False,
-                    server=SERVER))
-                with contextlib.suppress(OSError):
-                    await writer.drain()
-                return
-            async with self._slots:
-                await self._serve(reader, writer)
-        except (OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            self._connections.discard(task)
-            writer.close()
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                await writer.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        assert self.service is not None
-        first = True
-        peer = writer.get_extra_info("peername")
-        while True:
-            started = time.monotonic()
-            keep_alive = False
-            try:
-                request = await read_request(reader, writer, self.config.limits, first=first)
-                if request is None:
-                    return
-                keep_alive = request.keep_alive
-                status, body = await self.service.handle(request)
-                method, path = request.method, request.path
-            except CollectorError as exc:  # framing error: answer, then close
-                status, body = exc.status, error_body(exc.code, exc.message)
-                method, path = "-", "-"
-            except Exception:
-                LOG.exception("unexpected error serving %s", peer)
-                status, body = 500, error_body("internal", "internal error")
-                method, path = "-", "-"
-            writer.write(render_response(status, body, keep_alive=keep_alive, server=SERVER))
-            await writer.drain()
-            ACCESS_LOG.debug("%s %s %s %d %.1fms", peer, method, path, status,
-                             (time.monotonic() - started) * 1000)
-            if not keep_alive:
-                return
-            first = False
-
     async def stop(self) -> None:
         """Stop accepting, finish requests in flight, feed the store, seal, close."""
 
         if self._server is not None:
-            self._server.close()
-        for task in list(self._connections):
-            task.cancel()
-        if self._connections:
-            await asyncio.gather(*self._connections, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+            await self._server.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -3,8 +3,9 @@
 Routes: ``POST /report`` (open), ``POST /report/{report_id}`` (submit), ``POST
 /report/{report_id}/close``, ``POST /api/v1/submit_measurement``, ``GET
 /api/v1/raw_measurement?measurement_uid=…`` (the archived body), ``GET /`` and ``GET /health``,
-and ``POST /admin/seal`` behind a bearer token. Every error is ``{"error": {"code",
-"message"}}`` with a 4xx status (503 only when the spool cannot be written).
+and ``POST /admin/seal`` behind a bearer token. Success bodies are OONI's (its probes parse them);
+every error is the serving layer's envelope ``{"error": {"code": <status>, "message"}}`` with a
+4xx status (503 only when the spool cannot be written).
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ import orjson
 from censorscope import __version__
 from censorscope.archive.fetch import fetch_measurement
 from censorscope.archive.live import LiveArchive, SpoolWriteError
-from censorscope.collector.errors import CollectorError, error_body
-from censorscope.collector.http import HTTPLimits, Request
+from censorscope.collector.errors import CollectorError
 from censorscope.collector.validation import (
     Submission,
     decode_body,
@@ -42,6 +42,7 @@ from censorscope.model.ids import (
     parse_report_id,
     submission_uid,
 )
+from censorscope.serve import Limits, Request, Response
 
 __all__ = ["CollectorService", "ServiceConfig"]
 
@@ -58,11 +59,11 @@ class ServiceConfig:
 
     collector_id: int = 1
     admin_token: str | None = None
-    limits: HTTPLimits = field(default_factory=HTTPLimits)
+    limits: Limits = field(default_factory=Limits)
 
 
 class CollectorService:
-    """Turns requests into ``(status, JSON body)``."""
+    """Turns requests into responses (a :data:`censorscope.serve.server.Handler`)."""
 
     def __init__(
         self, archive: LiveArchive, config: ServiceConfig,
@@ -74,14 +75,14 @@ class CollectorService:
         self.refused = 0
         self.discarded = 0
 
-    async def handle(self, request: Request) -> tuple[int, bytes]:
+    async def handle(self, request: Request) -> Response:
         try:
             status, payload = await self._route(request)
-            return status, orjson.dumps(payload)
+            return Response(status, orjson.dumps(payload))
         except CollectorError as exc:
             if 400 <= exc.status < 500:
                 self.refused += 1
-            return exc.status, error_body(exc.code, exc.message)
+            return Response(exc.status, exc.body(), exc.headers)
 
     async def _route(self, request: Request) -> tuple[int, Any]:
         path = request.path
@@ -121,7 +122,8 @@ class CollectorService:
     @staticmethod
     def _method(request: Request, allowed: str) -> None:
         if request.method != allowed:
-            raise CollectorError(405, "method_not_allowed", f"use {allowed} here")
+            raise CollectorError(405, "method_not_allowed", f"use {allowed} here",
+                                 headers=(("Allow", allowed),))
 
     def _json(self, request: Request) -> dict[str, Any]:
         require_json(request.headers.get("content-type"))

@@ -112,8 +112,11 @@ async def call_control(
         detail = response.body[:300].decode("utf-8", errors="replace")
         try:
             decoded = orjson.loads(response.body)
-            if isinstance(decoded, dict) and isinstance(decoded.get("error"), str):
-                detail = decoded["error"]
+            error = decoded.get("error") if isinstance(decoded, dict) else None
+            if isinstance(error, dict):  # censorscope: {"error": {"code", "message"}}
+                error = error.get("message")
+            if isinstance(error, str):
+                detail = error
         except orjson.JSONDecodeError:
             pass
         raise ControlError(f"control answered HTTP {response.status}: {detail}", response.status)

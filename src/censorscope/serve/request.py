@@ -1,0 +1,179 @@
+"""Reading one request: the head with its caps and timeouts, then a ``Content-Length`` body.
+
+The one request-validation policy of :mod:`censorscope.serve` (see the package docstring for
+the table of answers). Everything malformed raises :class:`HTTPError` with a 4xx (501 for a
+transfer coding it does not know); after such an error the stream position can no longer be
+trusted, and the server closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+
+from censorscope.serve.errors import HTTPError
+from censorscope.serve.limits import Limits
+
+__all__ = ["Request", "read_request"]
+
+_TOKEN = re.compile(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_TARGET = re.compile(rb"^/[\x21-\x7e]*$")
+_VALUE = re.compile(rb"^[\t\x20-\x7e\x80-\xff]*$")
+_SINGLE = frozenset({"content-length", "host", "transfer-encoding"})  # never twice
+_SAME = frozenset({"content-type", "content-encoding"})  # twice only with the same value
+
+
+@dataclass
+class Request:
+    """One parsed request; header names lower-case, repeated fields joined with ``", "``."""
+
+    method: str
+    target: str
+    version: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+    @property
+    def query(self) -> str:
+        return self.target.split("?", 1)[1] if "?" in self.target else ""
+
+    @property
+    def keep_alive(self) -> bool:
+        conn = self.headers.get("connection", "").lower()
+        if self.version == "HTTP/1.0":
+            return "keep-alive" in conn
+        return "close" not in conn
+
+    @property
+    def has_length(self) -> bool:
+        """Whether the client sent a ``Content-Length`` (a body, possibly empty)."""
+
+        return "content-length" in self.headers
+
+
+def _bad(message: str, reason: str = "bad_request") -> HTTPError:
+    return HTTPError(400, message, reason=reason)
+
+
+async def _line(reader: asyncio.StreamReader, limit: int, what: str) -> bytes:
+    try:
+        line = await reader.readuntil(b"\n")
+    except asyncio.LimitOverrunError:
+        status = 414 if what == "request line" else 431
+        raise HTTPError(status, f"{what} too long", reason="too_large") from None
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial and what == "request line":
+            raise EOFError from None
+        raise _bad(f"connection closed inside the {what}") from None
+    if len(line) > limit:
+        status = 414 if what == "request line" else 431
+        raise HTTPError(status, f"{what} too long", reason="too_large")
+    if not line.endswith(b"\r\n"):
+        raise _bad("lines must end with CRLF")
+    return line[:-2]
+
+
+async def _read_head(reader: asyncio.StreamReader, limits: Limits) -> Request:
+    line = await _line(reader, limits.max_request_line, "request line")
+    parts = line.split(b" ")
+    if len(parts) != 3:
+        raise _bad("malformed request line")
+    method, target, version = parts
+    if not _TOKEN.match(method):
+        raise _bad("malformed method")
+    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
+        # 400, not 505: bad input is always a 4xx here
+        raise _bad("only HTTP/1.0 and HTTP/1.1 are served", "http_version")
+    if not _TARGET.match(target):
+        raise _bad("the request target must be an absolute path without control characters")
+    headers: dict[str, str] = {}
+    total = 0
+    count = 0
+    while True:
+        raw = await _line(reader, limits.max_header_bytes, "header")
+        if not raw:
+            break
+        count += 1
+        total += len(raw) + 2
+        if count > limits.max_headers or total > limits.max_header_bytes:
+            raise HTTPError(431, "too many or too large header fields", reason="too_large")
+        if raw[0] in b" \t":
+            raise _bad("obsolete line folding is not accepted")
+        name, sep, value = raw.partition(b":")
+        if not sep or not _TOKEN.match(name):
+            raise _bad("malformed header field")
+        value = value.strip(b" \t")
+        if not _VALUE.match(value):
+            raise _bad("control characters in a header value")
+        key = name.decode("ascii").lower()
+        text = value.decode("latin-1")
+        if key in headers:
+            if key in _SINGLE or (key in _SAME and headers[key] != text):
+                raise _bad(f"more than one {key} header")
+            if key not in _SAME:
+                headers[key] = headers[key] + ", " + text
+        else:
+            headers[key] = text
+    if version == b"HTTP/1.1" and "host" not in headers:
+        raise _bad("HTTP/1.1 requests need a Host header")
+    return Request(method.decode("ascii"), target.decode("ascii"), version.decode("ascii"),
+                   headers)
+
+
+def _body_length(request: Request, limits: Limits) -> int:
+    coding = request.headers.get("transfer-encoding")
+    if coding is not None:
+        if "content-length" in request.headers:
+            raise _bad("both Transfer-Encoding and Content-Length")
+        if coding.rsplit(",", 1)[-1].strip().lower() == "chunked":
+            raise HTTPError(411, "send a Content-Length (no chunked bodies)",
+                            reason="length_required")
+        raise HTTPError(501, f"transfer coding {coding[:40]!r} is not implemented",
+                        reason="not_implemented")
+    length_text = request.headers.get("content-length")
+    if length_text is None:
+        return 0  # no Content-Length and no Transfer-Encoding: no body (RFC 9112 §6.3)
+    if not length_text.isdigit() or len(length_text) > 12:
+        raise _bad("malformed Content-Length")
+    length = int(length_text)
+    if length > limits.max_body:
+        raise HTTPError(413, f"bodies are limited to {limits.max_body} bytes",
+                        reason="payload_too_large")
+    return length
+
+
+async def read_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits, *,
+    first: bool,
+) -> Request | None:
+    """The next request with its body, or None when the client closed the connection (or
+    stayed idle past ``idle_timeout``) between requests."""
+
+    timeout = limits.head_timeout if first else limits.idle_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            request = await _read_head(reader, limits)
+    except EOFError:
+        return None
+    except TimeoutError:
+        if first:
+            raise HTTPError(408, "the request head took too long", reason="timeout") from None
+        return None
+    length = _body_length(request, limits)
+    if not length:
+        return request
+    if request.headers.get("expect", "").lower() == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    try:
+        async with asyncio.timeout(limits.body_timeout):
+            request.body = await reader.readexactly(length)
+    except TimeoutError:
+        raise HTTPError(408, "the request body took too long", reason="timeout") from None
+    except asyncio.IncompleteReadError:
+        raise _bad("connection closed inside the body") from None
+    return request
