@@ -48,9 +48,13 @@ def wc_claim(claim_id: str, template: str
 
 
 # --- row helpers ---------------------------------------------------------------------------
-def _probe(facts: Facts | Sequence[ObservationRow]) -> list[ObservationRow]:
+def _probe(facts: Facts | Sequence[ObservationRow], ev: Evidence | None = None
+           ) -> list[ObservationRow]:
+    """The probe's rows; only the row ``ev`` names when it states an ``observation``."""
     rows = facts.observations if isinstance(facts, Facts) else facts
-    return [r for r in rows if r.origin == "probe"]
+    idx = ev.facts.get("observation") if ev is not None else None
+    return [r for r in rows if r.origin == "probe"
+            and (idx is None or r.observation_idx == idx)]
 
 
 def _control(facts: Facts | Sequence[ObservationRow]) -> list[ObservationRow]:
@@ -179,10 +183,10 @@ def _answer(ev: Evidence, facts: Facts) -> str | None:
 
 
 @wc_claim("dns.tls_valid_here", "{address} completed a TLS handshake with a valid certificate "
-          "for {hostname} in this measurement.")
+          "for {hostname} in this measurement (observation {observation}).")
 def _tls_valid_here(ev: Evidence, facts: Facts) -> str | None:
     f = ev.facts
-    if any(_valid_handshake(r, f["address"], f["hostname"]) for r in _probe(facts)):
+    if any(_valid_handshake(r, f["address"], f["hostname"]) for r in _probe(facts, ev)):
         return None
     return "no such handshake"
 
@@ -469,7 +473,7 @@ def _control_tls_failed(ev: Evidence, facts: Facts) -> str | None:
 @wc_claim("tcp.connect_failed", "TCP connect to {endpoint} failed with {failure}.")
 def _connect_failed(ev: Evidence, facts: Facts) -> str | None:
     f = ev.facts
-    if any(r.tcp_failure == f["failure"] for r in _at(_probe(facts), f["ip"], f["port"])):
+    if any(r.tcp_failure == f["failure"] for r in _at(_probe(facts, ev), f["ip"], f["port"])):
         return _endpoint_ok(ev)
     return "no such failed connect"
 
@@ -487,7 +491,7 @@ def _only_ipv6(ev: Evidence, facts: Facts) -> str | None:
 # --- TLS ---------------------------------------------------------------------------------------
 def _tls_row(ev: Evidence, facts: Facts) -> ObservationRow | str:
     f = ev.facts
-    rows = [r for r in _at(_probe(facts), f["ip"], f["port"])
+    rows = [r for r in _at(_probe(facts, ev), f["ip"], f["port"])
             if r.tls_failure == f["failure"]
             and ascii_name(r.tls_server_name) == ascii_name(f["server_name"])]
     if not rows:
@@ -505,8 +509,8 @@ def _hello_written(ev: Evidence, facts: Facts, *, timed: bool) -> str | None:
     f = ev.facts
     if not r.tls_handshake_write_count or r.tls_handshake_write_bytes != f["write_bytes"]:
         return "the ClientHello write is not recorded so"
-    if timed and (r.tls_t is None or r.tcp_t is None
-                  or round(r.tls_t - r.tcp_t, 1) != f["wait"]):
+    if timed and (r.tls_t is None or r.tcp_t is None or r.tls_t != f["tls_t"]
+                  or r.tcp_t != f["tcp_t"] or round(r.tls_t - r.tcp_t, 1) != f["wait"]):
         return "the wait is not what the events say"
     return None
 
@@ -546,7 +550,7 @@ def _tls_failed(ev: Evidence, facts: Facts) -> str | None:
 def _tls_ok_here(ev: Evidence, facts: Facts) -> str | None:
     f = ev.facts
     if any(r.tls_success and ascii_name(r.tls_server_name) == ascii_name(f["server_name"])
-           for r in _at(_probe(facts), f["ip"], f["port"])):
+           for r in _at(_probe(facts, ev), f["ip"], f["port"])):
         return _endpoint_ok(ev)
     return "no such handshake"
 
@@ -567,15 +571,15 @@ def _tls_ok_in_report(ev: Evidence, facts: Facts) -> str | None:
 
 
 # --- HTTP --------------------------------------------------------------------------------------
-def _request(facts: Facts, url: str) -> list[ObservationRow]:
-    return [r for r in _probe(facts) if r.http_request_url == url]
+def _request(facts: Facts, url: str, ev: Evidence | None = None) -> list[ObservationRow]:
+    return [r for r in _probe(facts, ev) if r.http_request_url == url]
 
 
 @wc_claim("http.request_failed", "The request for {url} to {endpoint} failed with {failure}.")
 def _request_failed(ev: Evidence, facts: Facts) -> str | None:
     f = ev.facts
     if any(r.http_failure == f["failure"] and r.ip == f["ip"] and r.port == f["port"]
-           for r in _request(facts, f["url"])):
+           for r in _request(facts, f["url"], ev)):
         return _endpoint_ok(ev)
     return "no such failed request"
 
@@ -583,7 +587,7 @@ def _request_failed(ev: Evidence, facts: Facts) -> str | None:
 @wc_claim("http.request_failed_noaddr", "The request for {url} failed with {failure}.")
 def _request_failed_noaddr(ev: Evidence, facts: Facts) -> str | None:
     f = ev.facts
-    ok = any(r.http_failure == f["failure"] for r in _request(facts, f["url"]))
+    ok = any(r.http_failure == f["failure"] for r in _request(facts, f["url"], ev))
     return None if ok else "no such failed request"
 
 
@@ -597,14 +601,14 @@ def _status(ev: Evidence, facts: Facts) -> str | None:
 @wc_claim("http.sent_to", "The request for {url} went to {endpoint}.")
 def _sent_to(ev: Evidence, facts: Facts) -> str | None:
     f = ev.facts
-    if any(r.ip == f["ip"] and r.port == f["port"] for r in _request(facts, f["url"])):
+    if any(r.ip == f["ip"] and r.port == f["port"] for r in _request(facts, f["url"], ev)):
         return _endpoint_ok(ev)
     return "no such request"
 
 
 def _download(ev: Evidence, facts: Facts) -> ObservationRow | str:
     f = ev.facts
-    rows = [r for r in _request(facts, f["url"])
+    rows = [r for r in _request(facts, f["url"], ev)
             if r.http_failure == "generic_timeout_error" and r.ip == f["ip"]
             and r.port == f["port"] and (r.http_response_body_length or 0) == f["length"]]
     if not rows:
@@ -628,7 +632,7 @@ def _slow_download(ev: Evidence, facts: Facts) -> str | None:
         return r
     secs = download_secs(r)
     f = ev.facts
-    if secs is None or round(secs, 1) != f["secs"] or \
+    if secs is None or r.http_t != f["http_t"] or round(secs, 1) != f["secs"] or \
             round(f["length"] / secs / 1000, 1) != f["rate"]:
         return "the times are not what the rows say"
     return None

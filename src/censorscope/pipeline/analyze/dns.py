@@ -206,9 +206,12 @@ def _sni_proven(ip: str, host: str, view: WebView, ctx: AnalysisContext, scope: 
 def _valid_tls(ip: str, host: str, view: WebView, ctx: AnalysisContext, scope: Scope
                ) -> tuple[list[Evidence], list[Evidence]]:
     """(evidence that ``ip`` is valid for ``host``, evidence it is not vouched for)."""
-    if any(r.ip == ip and r.tls_success and r.tls_no_verify is not True
-           and ascii_name(r.tls_server_name) == host for r in view.endpoints):
-        return [say("dns.tls_valid_here", address=ip, hostname=host)], []
+    here = next((r for r in view.endpoints if r.ip == ip and r.tls_success
+                 and r.tls_no_verify is not True and ascii_name(r.tls_server_name) == host),
+                None)
+    if here is not None:
+        return [say("dns.tls_valid_here", address=ip, hostname=host,
+                    observation=here.observation_idx)], []
     support = ctx.valid_tls(scope.asn, ip, host)
     if support is None:
         return [], []

@@ -76,14 +76,15 @@ def analyze_tcp(view: WebView, untrusted: Collection[str]) -> LayerVerdict | Non
     if not v4_failed:
         eps = [endpoint(r.ip or "", r.port) for r in failed]
         return layer_verdict("tcp.ipv6_unreachable", [
-            *(say("tcp.connect_failed", failure=r.tcp_failure, **_ep(r.ip or "", r.port))
-              for r in failed[:3]),
+            *(say("tcp.connect_failed", failure=r.tcp_failure, observation=r.observation_idx,
+                  **_ep(r.ip or "", r.port)) for r in failed[:3]),
             say("tcp.only_ipv6_failed", source="rules", endpoints=sorted(set(eps)))])
     ctrl = view.control
     down: LayerVerdict | None = None
     for r in v4_failed:
         assert r.ip is not None
-        said = say("tcp.connect_failed", failure=r.tcp_failure, **_ep(r.ip, r.port))
+        said = say("tcp.connect_failed", failure=r.tcp_failure, observation=r.observation_idx,
+                   **_ep(r.ip, r.port))
         known = ctrl.tcp.get((r.ip, r.port or 0))
         if known is not None and known[0]:
             return layer_verdict("tcp.failure_ctrl_ok", [
@@ -100,14 +101,16 @@ def analyze_tcp(view: WebView, untrusted: Collection[str]) -> LayerVerdict | Non
         return down
     r = v4_failed[0]
     return layer_verdict("tcp.failure_no_ctrl", [
-        say("tcp.connect_failed", failure=r.tcp_failure, **_ep(r.ip or "", r.port)),
+        say("tcp.connect_failed", failure=r.tcp_failure, observation=r.observation_idx,
+            **_ep(r.ip or "", r.port)),
         *no_control(ctrl, r.ip or "", r.port, "tcp")])
 
 
 def tls_failure(r: ObservationRow) -> Evidence:
     """The statement of a failed handshake, placed in time by the network events."""
     facts = {**_ep(r.ip or "", r.port), "server_name": r.tls_server_name,
-             "failure": r.tls_failure, "verb": tls_verb(r.tls_failure)}
+             "failure": r.tls_failure, "verb": tls_verb(r.tls_failure),
+             "observation": r.observation_idx}
     writes = r.tls_handshake_write_count
     if writes is None:
         return say("tls.failed", **facts)
@@ -116,7 +119,7 @@ def tls_failure(r: ObservationRow) -> Evidence:
     sent = r.tls_handshake_write_bytes
     if r.tls_t is not None and r.tcp_t is not None and r.tls_t >= r.tcp_t:
         return say("tls.failed_after_hello", wait=round(r.tls_t - r.tcp_t, 1),
-                   write_bytes=sent, **facts)
+                   write_bytes=sent, tls_t=r.tls_t, tcp_t=r.tcp_t, **facts)
     return say("tls.failed_after_hello_untimed", write_bytes=sent, **facts)
 
 
@@ -137,7 +140,8 @@ def sni_proof(view: WebView, ctx: AnalysisContext, scope: Scope, ip: str, name: 
         if r.ip == ip and r.tls_success and other and other != wanted:
             here.setdefault(other, r)
     for _name, r in sorted(here.items())[:limit]:
-        ev.append(say("tls.ok_here", server_name=r.tls_server_name, **_ep(ip, r.port)))
+        ev.append(say("tls.ok_here", server_name=r.tls_server_name,
+                      observation=r.observation_idx, **_ep(ip, r.port)))
     for other, support in ctx.names_ok_in_report(scope.asn, scope.report_id, ip, name):
         if len(ev) >= limit or other in here:
             continue

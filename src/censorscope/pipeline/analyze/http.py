@@ -65,8 +65,9 @@ def _ep(r: ObservationRow) -> dict[str, Any]:
 def _failed(r: ObservationRow) -> Evidence:
     if r.ip:
         return say("http.request_failed", url=r.http_request_url, failure=r.http_failure,
-                   **_ep(r))
-    return say("http.request_failed_noaddr", url=r.http_request_url, failure=r.http_failure)
+                   observation=r.observation_idx, **_ep(r))
+    return say("http.request_failed_noaddr", url=r.http_request_url, failure=r.http_failure,
+               observation=r.observation_idx)
 
 
 def _no_page(ctrl: ControlView) -> list[Evidence]:
@@ -86,8 +87,10 @@ def _throttled(r: ObservationRow, view: WebView, ctx: AnalysisContext, scope: Sc
     got = r.http_response_body_length or 0
     secs = download_secs(r)
     ev = [say("http.slow_download", url=r.http_request_url, length=got, secs=round(secs, 1),
-              rate=round(got / secs / 1000, 1), **_ep(r)) if secs else
-          say("http.slow_download_untimed", url=r.http_request_url, length=got, **_ep(r))]
+              rate=round(got / secs / 1000, 1), http_t=r.http_t,
+              observation=r.observation_idx, **_ep(r)) if secs else
+          say("http.slow_download_untimed", url=r.http_request_url, length=got,
+              observation=r.observation_idx, **_ep(r))]
     ctrl = view.control.http
     ctrl_len = ctrl.http_response_body_length if ctrl is not None else None
     ev.append(say("control.http_length", source="control", length=ctrl_len)

@@ -131,7 +131,7 @@ def score_web_connectivity(subject: Subject, ctx: AnalysisContext) -> Verdict:
                 reference=list(why.reference), addresses=[ip]),
             *why.validity,
             say("http.sent_to", url=final.http_request_url, ip=ip, port=final.port,
-                endpoint=endpoint(ip, final.port)),
+                endpoint=endpoint(ip, final.port), observation=final.observation_idx),
             *http.http.evidence])
     layers = [lv for lv in (dns.verdict, tcp, tls, http.http, http.throttling) if lv is not None]
     plain_http = bool(final and (final.http_request_url or "").startswith("http://")
