@@ -60,12 +60,12 @@ def test_streaming_verdicts_equal_in_memory_verdicts_on_the_samples() -> None:
 def test_streaming_verdicts_equal_in_memory_verdicts_on_lab_measurements() -> None:
     """The lab's recorded measurements (tests/e2e writes them), with the lab's ranges."""
     paths = [str(LAB_MEASUREMENTS)] if LAB_MEASUREMENTS.is_dir() else []
-    if not paths:
+    expected = _in_memory(paths, AnalysisContext.create(public_ranges=LAB_RANGES))
+    if not expected:
         pytest.skip("no lab measurements recorded in tests/golden/measurements yet")
     settings = ContextSettings(lab=True)
-    expected = _in_memory(paths, AnalysisContext.create(public_ranges=LAB_RANGES))
-    assert expected
     assert _streamed(paths, settings) == expected
+    assert _streamed(paths, settings, jobs=2) == expected
 
 
 def _sni_pair() -> list[dict[str, Any]]:
@@ -198,3 +198,24 @@ def test_big_web_connectivity_records_are_read_back_when_their_body_is_needed(
     expected = analyze_batch([(msm, "big-blockpage")], AnalysisContext.create())[0]
     assert scored.line == orjson.dumps(expected.to_json()) + b"\n"
     assert expected.mechanism == "http.blockpage"
+
+
+def test_jsonl_ranges_read_by_workers_are_the_records_the_reader_yields(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --jobs > 1 a plain JSONL file goes to the workers as byte ranges: the records (line
+    numbers, offsets, bytes) must be what ``read_records`` yields, whatever the cuts."""
+    from censorscope.ingest import stream as engine
+    from censorscope.ingest.readers import read_records
+
+    monkeypatch.setattr(engine, "CHUNK_BYTES", 50)
+    path = tmp_path / "cuts.jsonl"
+    path.write_bytes(b'{"a": 1}\n\n   {"b": 2}  \n' + b'{"long": "' + b"x" * 300 + b'"}\n'
+                     + b"not json\n" + b'{"c": 3}\n' * 7 + b'{"last": "no newline"}')
+    expected = [(0, r.path, r.member, r.line, r.offset, r.data, True)
+                for r in read_records(str(path), "jsonl")]
+    got = [rec for rng in engine._jsonl_ranges(0, str(path))
+           for rec in engine._records_of(rng)]
+    engine._close_files()
+    assert got == expected and len(got) == 12
+    result = CliRunner().invoke(analyze, ["--jobs", "2", str(path)])
+    assert f"{path}:5: malformed JSON" in result.stderr and result.exit_code == 1

@@ -47,7 +47,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -149,8 +149,10 @@ def scoring_raw(msm: dict[str, Any]) -> dict[str, Any]:
 
 # (file index, path, tar member, line, offset, bytes, the file can be re-read at offset)
 Record = tuple[int, str, str | None, int | None, int, bytes, bool]
-# where to read a record back from: (path, offset, length)
+# where to read a record (or a spilled chunk) back from: (path, offset, length)
 Locator = tuple[str, int, int]
+# lines of a plain JSONL file a worker reads itself: (file index, path, start, end, first line)
+JsonlRange = tuple[int, str, int, int, int]
 # (file index, measurement row, observation rows, scoring raw or where to read it back);
 # the rows are spilled as plain tuples (``marshal``), their datetimes as ISO text
 Entry = tuple[int, tuple[Any, ...], list[tuple[Any, ...]], dict[str, Any] | Locator | None]
@@ -181,7 +183,8 @@ def _meta_row(values: tuple[Any, ...]) -> MeasurementRow:
 
 
 class Pass1(NamedTuple):
-    spill: bytes | None  # marshalled list[Entry] (None when the entries are returned as is)
+    # the marshalled list[Entry], or where a worker wrote it (None: the entries are returned)
+    spill: bytes | Locator | None
     entries: list[Entry] | None
     uids: list[str]
     problems: list[Problem]
@@ -409,21 +412,60 @@ def _worker_gc() -> None:
         gc.collect()
 
 
-def _worker_learn(records: list[Record], keep_raw: bool) -> Pass1:
+def _records_of(task: list[Record] | JsonlRange) -> list[Record]:
+    """The records of a task: as sent, or read from a range of a plain JSONL file (what
+    ``readers._read_jsonl`` yields for those lines)."""
+    if isinstance(task, list):
+        return task
+    fidx, path, start, end, lineno = task
+    block = _pread(path, start, end - start)
+    records: list[Record] = []
+    pos = 0
+    for line in block.split(b"\n"):
+        data = line.strip()
+        if data:
+            lead = len(line) - len(line.lstrip()) if data is not line else 0
+            records.append((fidx, path, None, lineno, start + pos + lead, data, True))
+        pos += len(line) + 1
+        lineno += 1
+    return records
+
+
+def _spill_write(spill_dir: str, blob: bytes) -> Locator:
+    """Append ``blob`` to this worker's spill file; where it is."""
+    fd = _W.get("spill_fd")
+    if _W.get("spill_dir") != spill_dir or fd is None:
+        path = os.path.join(spill_dir, f"spill-{os.getpid()}.bin")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        _W["spill_fd"], _W["spill_dir"], _W["spill_path"] = fd, spill_dir, path
+    offset = os.lseek(fd, 0, os.SEEK_END)
+    view = memoryview(blob)
+    while view:
+        view = view[os.write(fd, view):]
+    return _W["spill_path"], offset, len(blob)
+
+
+def _worker_learn(task: list[Record] | JsonlRange, keep_raw: bool, spill_dir: str | None
+                  ) -> Pass1:
     ctx = _W["settings"].context()
-    result = learn_chunk(records, ctx, spill=True, keep_raw=keep_raw)
+    result = learn_chunk(_records_of(task), ctx, spill=spill_dir is not None,
+                         keep_raw=keep_raw)
+    if spill_dir is not None:  # the rows stay here, on disk: only where they are goes back
+        assert isinstance(result.spill, bytes)
+        result = result._replace(spill=_spill_write(spill_dir, result.spill))
     _worker_gc()
     return result._replace(facts=ctx.facts_only())
 
 
-def _worker_score(blob: bytes, skip: frozenset[int], facts_path: str, rows: bool,
+def _worker_score(at: Locator, skip: frozenset[int], facts_path: str, rows: bool,
                   lines: bool) -> list[Scored]:
     if _W.get("facts_path") != facts_path:
         ctx = _W["settings"].context()
         with open(facts_path, "rb") as fh:
             ctx.merge(pickle.load(fh))
         _W["ctx"], _W["facts_path"] = ctx, facts_path
-    result = score_entries(_entries(blob), _W["ctx"], rows=rows, lines=lines, skip=skip)
+    result = score_entries(_entries(_pread(*at)), _W["ctx"], rows=rows, lines=lines,
+                           skip=skip)
     _worker_gc()
     return result
 
@@ -474,10 +516,29 @@ class Listener:
         """``nbytes`` more bytes of records were read."""
 
 
-def _read_chunks(paths: Iterable[str], listener: Listener, fidx_start: list[int]
-                 ) -> Iterator[list[Record]]:
-    """The records of every file, in chunks; unreadable files are reported (what was read
-    before the damage is kept) and the run goes on."""
+def _jsonl_ranges(fidx: int, path: str) -> Iterator[JsonlRange]:
+    """A plain JSONL file cut at line ends into ranges of about ``CHUNK_BYTES`` (the main
+    process only counts lines; the workers read the bytes)."""
+    with open(path, "rb") as fh:
+        start, lineno, carry = 0, 1, 0
+        while block := fh.read(CHUNK_BYTES):
+            cut = block.rfind(b"\n")
+            if cut < 0:  # a line longer than the block: keep reading
+                carry += len(block)
+                continue
+            end = start + carry + cut + 1
+            yield fidx, path, start, end, lineno
+            lineno += block.count(b"\n", 0, cut + 1)
+            start, carry = end, len(block) - cut - 1
+        if carry:
+            yield fidx, path, start, start + carry, lineno
+
+
+def _read_chunks(paths: Iterable[str], listener: Listener, ranges: bool
+                 ) -> Iterator[list[Record] | JsonlRange]:
+    """The records of every file, in chunks (or, with ``ranges``, plain JSONL files as
+    ranges for the workers to read); unreadable files are reported (what was read before
+    the damage is kept) and the run goes on."""
     chunk: list[Record] = []
     size = 0
     fidx = -1
@@ -488,6 +549,12 @@ def _read_chunks(paths: Iterable[str], listener: Listener, fidx_start: list[int]
         listener.file(fidx, path)
         try:
             seekable = kind in ("jsonl", "json", "sniff") and not is_gzip(path)
+            if ranges and seekable and kind == "jsonl":
+                if chunk:
+                    yield chunk
+                    chunk, size = [], 0
+                yield from _jsonl_ranges(fidx, path)
+                continue
             for rec in read_records(path, kind):
                 chunk.append((fidx, rec.path, rec.member, rec.line, rec.offset, rec.data,
                               seekable and rec.member is None))
@@ -502,7 +569,6 @@ def _read_chunks(paths: Iterable[str], listener: Listener, fidx_start: list[int]
             listener.problem(fidx, path, f"cannot read file: {exc}", True)
     if chunk:
         yield chunk
-    fidx_start[0] = fidx + 1
 
 
 def _report(result: Pass1, chunk_bytes: int, listener: Listener) -> None:
@@ -562,20 +628,20 @@ def stream(
 def _run(paths: Iterable[str], ctx: AnalysisContext, pool: Any, window: int, *, rows: bool,
          lines: bool, score_it: bool, skip_uid: Callable[[str], bool] | None,
          listener: Listener, tmp: str, settings: ContextSettings | None) -> Iterator[list[Scored]]:
-    nfiles = [0]
     sizes: deque[int] = deque()
 
     def tasks() -> Iterator[tuple[Any, ...]]:
-        for chunk in _read_chunks(paths, listener, nfiles):
-            sizes.append(sum(len(r[5]) for r in chunk))
-            yield (chunk, score_it) if pool is not None else (chunk,)
+        for task in _read_chunks(paths, listener, ranges=pool is not None):
+            sizes.append(sum(len(r[5]) for r in task) if isinstance(task, list)
+                         else task[3] - task[2])
+            yield (task, score_it, tmp if score_it else None) if pool is not None else (task,)
 
     def local_learn(chunk: list[Record]) -> Pass1:
         return learn_chunk(chunk, ctx, spill=score_it, keep_raw=score_it)
 
     fn: Callable[..., Pass1] = _worker_learn if pool is not None else local_learn
-    # the spill: one marshal blob per chunk, (offset, length, positions to skip) in index
-    index: list[tuple[int, int, frozenset[int]]] = []
+    # the spilled chunks: (where, positions to skip), in input order
+    index: list[tuple[Locator, frozenset[int]]] = []
     spill_path = os.path.join(tmp, "spill.bin")
     ndone = 0
     with open(spill_path, "w+b") as spill:
@@ -597,34 +663,31 @@ def _run(paths: Iterable[str], ctx: AnalysisContext, pool: Any, window: int, *, 
                 if skip_uid is not None else frozenset()
             if len(skip) == len(result.uids):
                 continue
-            assert result.spill is not None
-            index.append((spill.tell(), len(result.spill), skip))
-            spill.write(result.spill)
+            if isinstance(result.spill, bytes):
+                index.append(((spill_path, spill.tell(), len(result.spill)), skip))
+                spill.write(result.spill)
+            else:
+                assert result.spill is not None
+                index.append((result.spill, skip))
         if not score_it:
             return
         spill.flush()
-        yield from _pass2(spill, index, ctx, pool, window, rows=rows, lines=lines, tmp=tmp)
+        yield from _pass2(index, ctx, pool, window, rows=rows, lines=lines, tmp=tmp)
 
 
-def _pass2(spill: IO[bytes], index: list[tuple[int, int, frozenset[int]]],
-           ctx: AnalysisContext, pool: Any, window: int, *, rows: bool, lines: bool,
-           tmp: str) -> Iterator[list[Scored]]:
+def _pass2(index: list[tuple[Locator, frozenset[int]]], ctx: AnalysisContext, pool: Any,
+           window: int, *, rows: bool, lines: bool, tmp: str) -> Iterator[list[Scored]]:
     facts_path = os.path.join(tmp, "facts.pickle")
     if pool is not None:
         with open(facts_path, "wb") as fh:
             pickle.dump(ctx.facts_only(), fh, protocol=5)
 
     def tasks() -> Iterator[tuple[Any, ...]]:
-        for offset, length, skip in index:
-            spill.seek(offset)
-            blob = spill.read(length)
-            if pool is not None:
-                yield blob, skip, facts_path, rows, lines
-            else:
-                yield blob, skip
+        for at, skip in index:
+            yield (at, skip, facts_path, rows, lines) if pool is not None else (at, skip)
 
-    def local_score(blob: bytes, skip: frozenset[int]) -> list[Scored]:
-        return score_entries(_entries(blob), ctx, rows=rows, lines=lines, skip=skip)
+    def local_score(at: Locator, skip: frozenset[int]) -> list[Scored]:
+        return score_entries(_entries(_pread(*at)), ctx, rows=rows, lines=lines, skip=skip)
 
     fn: Callable[..., list[Scored]] = _worker_score if pool is not None else local_score
     for n, scored in enumerate(_ordered(pool, fn, tasks(), window), 1):
