@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from censorscope.model.rows import ROW_COLUMNS, MeasurementRow, ObservationRow, VerdictRow
+
 from .control import control_observations
 from .meta import (
     input_and_domain,
@@ -19,7 +21,6 @@ from .meta import (
     with_verdict,
 )
 from .probe import probe_observations
-from censorscope.model.rows import ROW_COLUMNS, MeasurementRow, ObservationRow, VerdictRow
 
 __all__ = [
     "ROW_COLUMNS",

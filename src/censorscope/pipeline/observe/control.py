@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .probe import as_text, bogon, split_address
 from censorscope.model.rows import ObservationRow, make_observation
+
+from .probe import as_text, bogon, split_address
 
 __all__ = ["control_observations"]
 

@@ -251,7 +251,7 @@ def verified_tls(rows: list[ObservationRow]) -> set[tuple[str | None, str]]:
 def score_facebook_messenger(subject: Subject, ctx: AnalysisContext) -> Verdict:
     """DNS: every answer of a Facebook service must be in AS32934, unless the IP completed a
     TLS handshake with a valid certificate for that name (in this measurement or any the
-    context saw — Facebook also serves from other networks' caches);
+    context saw from the same network — Facebook also serves from other networks' caches);
     bogons and failed lookups are blocking. TCP: a consistent answer whose connect fails is
     blocking."""
     rows = facebook_rows(probe_rows(subject))
@@ -274,7 +274,8 @@ def score_facebook_messenger(subject: Subject, ctx: AnalysisContext) -> Verdict:
         asn = ctx.asn(ip, r.dns_answer_asn) if ctx is not None else (r.dns_answer_asn or 0)
         if not asn or asn == FACEBOOK_AS:
             continue
-        if (ip, host) in verified or (ctx is not None and ctx.valid_tls_for(ip, host)):
+        if (ip, host) in verified or (
+                ctx is not None and ctx.valid_tls_for(subject.meta.probe_asn, ip, host)):
             continue
         inconsistent.append(say("fbm.outside_as", observation=r.observation_idx,
                                 hostname=host, ip=ip, asn=asn, facebook_asn=FACEBOOK_AS))
