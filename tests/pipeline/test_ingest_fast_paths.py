@@ -212,7 +212,7 @@ def test_arrow_tables_keep_types_and_reject_bad_rows() -> None:
 
 
 def test_make_observation_fast_and_fallback_paths_agree() -> None:
-    from censorscope.pipeline.observe.rows import ObservationRow, make_observation
+    from censorscope.model.rows import ObservationRow, make_observation
 
     row = make_observation("u", 3, "probe", {"ip": "192.0.2.1", "port": 443, "tls_t": 1.5})
     assert row == ObservationRow("u", 3, "probe", ip="192.0.2.1", port=443, tls_t=1.5)
