@@ -23,6 +23,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "censorscope.ingest.analyze_cli", "reprocess",
         "Re-score stored observations with the current rules and fingerprints.",
     ),
+    "verify": (
+        "censorscope.ingest.verify_cli", "verify",
+        "Check every stored evidence statement against the stored measurements.",
+    ),
     "lab": ("censorscope.lab.cli", "lab", "Build and drive the censorship lab (needs root)."),
     "probe": ("censorscope.probe.cli", "probe", "Run measurements (Web Connectivity …)."),
     "control": ("censorscope.control.cli", "control", "Run the test helper (control)."),

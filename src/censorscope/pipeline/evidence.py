@@ -21,8 +21,8 @@ from censorscope.model.evidence import Evidence, Source
 from censorscope.model.rows import MeasurementRow, ObservationRow
 from censorscope.model.verdict import Verdict
 
-__all__ = ["CLAIMS", "Claim", "Facts", "check_verdict", "claim", "render", "say",
-           "unstructured"]
+__all__ = ["CLAIMS", "Claim", "Facts", "check_items", "check_verdict", "claim", "render",
+           "say", "unstructured"]
 
 UNSTRUCTURED: Final = "unstructured"
 
@@ -94,13 +94,15 @@ def unstructured(text: str) -> Evidence:
 def check_verdict(verdict: Verdict, facts: Facts) -> list[str]:
     """Every false or uncheckable statement of ``verdict`` (and its layers), as
     ``"<claim>: <why>: <text>"``; empty when all hold."""
-    problems: list[str] = []
     items = list(verdict.evidence) + [e for lv in verdict.layers for e in lv.evidence]
-    for ev in items:
-        why = _check_one(ev, facts)
-        if why is not None:
-            problems.append(f"{ev.claim}: {why}: {ev.text}")
-    return problems
+    return [f"{ev.claim}: {why}: {ev.text}" for ev, why in check_items(items, facts)
+            if why is not None]
+
+
+def check_items(items: Sequence[Evidence], facts: Facts
+                ) -> list[tuple[Evidence, str | None]]:
+    """Each item with why it does not hold (None: it holds), in order."""
+    return [(ev, _check_one(ev, facts)) for ev in items]
 
 
 def _check_one(ev: Evidence, facts: Facts) -> str | None:
