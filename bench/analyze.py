@@ -117,6 +117,74 @@ def run_measured(cmd: list[str], *, pin: int | None, stdout: Any = subprocess.DE
             "peak_rss_bytes": usage.ru_maxrss * 1024, "peak_tree_rss_bytes": peak_tree}
 
 
+def breakdown(corpus: Path) -> dict[str, float]:
+    """CPU seconds of each stage of ``analyze --jobs 1`` over ``corpus``, in this process,
+    pinned, each stage timed over the whole corpus on its own (what the engine chains)."""
+    import gc
+    import marshal
+
+    import orjson
+
+    from censorscope.ingest.stream import ContextSettings, _meta_row, _meta_tuple
+    from censorscope.ingest.uid import measurement_uid
+    from censorscope.pipeline.analyze import score
+    from censorscope.pipeline.observe import ObservationRow, measurement_row, observe
+
+    os.sched_setaffinity(0, {min(CORES)})
+    clock = time.process_time
+    out: dict[str, float] = {}
+    t = clock()
+    with open(corpus, "rb") as fh:
+        lines = [line for line in fh]
+    out["read_lines"] = clock() - t
+    ctx = ContextSettings().context()
+    gc.disable()
+    rows = []
+    t = clock()
+    for line in lines:
+        orjson.loads(line)
+    out["decode"] = clock() - t
+    t = clock()
+    msms = [orjson.loads(line) for line in lines[:500]]
+    base = clock() - t
+    t = clock()
+    for line, msm in zip(lines[:500], msms, strict=True):
+        measurement_uid(msm, line)
+    out["uid_sha1"] = (clock() - t) * len(lines) / 500
+    t = clock()
+    for msm in msms:
+        measurement_row(msm, "u")
+    out["measurement_row"] = (clock() - t) * len(lines) / 500
+    t = clock()
+    for msm in msms:
+        observe(msm, "u")
+    out["observe"] = (clock() - t) * len(lines) / 500
+    del base
+    for msm in msms:
+        meta = measurement_row(msm, "u")
+        obs = observe(msm, "u")
+        rows.append((meta, obs, msm))
+    t = clock()
+    for meta, obs, _ in rows:
+        ctx.learn(meta, obs)
+    out["learn"] = (clock() - t) * len(lines) / 500
+    t = clock()
+    blob = marshal.dumps([(0, _meta_tuple(m), [tuple(o) for o in obs], None)
+                          for m, obs, _ in rows])
+    back = marshal.loads(blob)
+    _ = [(_meta_row(m), [tuple.__new__(ObservationRow, o) for o in obs]) for _, m, obs, _ in back]
+    out["spill_marshal_roundtrip"] = (clock() - t) * len(lines) / 500
+    t = clock()
+    verdicts = [score(meta, obs, ctx, msm) for meta, obs, msm in rows]
+    out["score"] = (clock() - t) * len(lines) / 500
+    t = clock()
+    for v in verdicts:
+        orjson.dumps(v.to_json())
+    out["verdict_json"] = (clock() - t) * len(lines) / 500
+    gc.enable()
+    return {k: round(v, 3) for k, v in out.items()}
+
+
 def analyze_cmd(corpus: Path, jobs: int) -> list[str]:
     return [*CLI, "analyze", "--jobs", str(jobs), str(corpus)]
 
@@ -127,6 +195,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--mem-counts", default="2000,8000")
     ap.add_argument("--skip-mem", action="store_true")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also time each stage in-process (CPU seconds over the corpus)")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--corpus", default=None, help="use this JSONL file instead of building one")
     args = ap.parse_args()
@@ -186,6 +256,8 @@ def main() -> None:
                 r["two"]["tree_cpu_seconds"] / r["one"]["tree_cpu_seconds"] for r in runs), 3),
             "target_jobs1_vs_decode": 0.30,
         }
+        if args.breakdown:
+            summary["breakdown_cpu_seconds"] = breakdown(corpus)
         if not args.skip_mem:
             mem: dict[str, dict[str, float]] = {}
             for n in (int(c) for c in args.mem_counts.split(",")):

@@ -135,6 +135,8 @@ def main() -> None:
                       help="end to end without verdicts (ingest --no-analyze)")
     mode.add_argument("--both", action="store_true",
                       help="measure with and without verdicts in every repeat")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="ingest --jobs for the timed runs (1: pinned to one core)")
     ap.add_argument("--mem-counts", default="2000,8000",
                     help="peak RSS of ingest (with verdicts, --jobs 1) on corpora of these sizes")
     ap.add_argument("--skip-mem", action="store_true")
@@ -164,7 +166,8 @@ def main() -> None:
             dec = decode_only(corpus)
             dec_rate = dec["n"] / dec["seconds"]
             for analyze in modes:
-                res = end_to_end(corpus, work / "bench.duckdb", args.batch_size, analyze)
+                res = end_to_end(corpus, work / "bench.duckdb", args.batch_size, analyze,
+                                 args.jobs)
                 runs[analyze].append((dec, res))
                 rate = res["n"] / res["seconds"]
                 print(json.dumps({
@@ -200,7 +203,7 @@ def main() -> None:
                 "cpu_ratio": round(statistics.median(
                     d["cpu_seconds"] / r["cpu_seconds"] for d, r in pairs), 3),
                 "peak_rss_mib": round(max(r["peak_rss_bytes"] for _, r in pairs) / 2**20, 1),
-                "batch_size": args.batch_size, "repeat": args.repeat,
+                "batch_size": args.batch_size, "repeat": args.repeat, "jobs": args.jobs,
             }))
         if not args.skip_mem:
             mem = {}
