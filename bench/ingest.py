@@ -93,6 +93,8 @@ def decode_only(path: Path) -> dict:
 def ingest_child(path: str, store_path: str, batch_size: int, analyze: bool, jobs: int) -> None:
     if jobs == 1:
         _pin()
+    elif hasattr(os, "sched_setaffinity"):  # the parent pinned itself for decode-only
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
     from censorscope.ingest import ingest
     from censorscope.store import open_store
 
