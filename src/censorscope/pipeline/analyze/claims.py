@@ -734,8 +734,10 @@ def _matches_control(ev: Evidence, facts: Facts) -> str | None:
     r, c = _final(facts, f["url"]), _control_http(facts)
     if r is None or c is None or r.http_response_status_code != f["status"]:
         return "no such page"
-    if (f["status"] or 0) // 100 != (c.http_response_status_code or 0) // 100:
-        return "the status class differs from the control's"
+    from .http import _diff
+
+    if _diff(r, c):
+        return "the page differs from the control's"
     return None
 
 
