@@ -11,8 +11,8 @@ __all__ = ["Limits"]
 class Limits:
     """Caps (bytes, counts) and timeouts (seconds).
 
-    ``max_request_line``: longest request line (414 above). ``max_headers`` /
-    ``max_header_bytes``: header lines and their total size (431 above). ``max_body``: largest
+    ``max_request_line``: longest request line, its CRLF included (414 above). ``max_headers``
+    / ``max_header_bytes``: header lines and their total size, CRLFs included (431 above). ``max_body``: largest
     ``Content-Length`` (413 above). ``head_timeout``: the first request head of a connection must
     arrive within it (408); ``idle_timeout``: the next one on a kept-alive connection (else the
     connection is closed quietly); ``body_timeout``: the body (408). ``max_connections``: served
