@@ -110,6 +110,12 @@ def ingest_child(path: str, store_path: str, batch_size: int, analyze: bool, job
         observations = store.count("observations")
         verdicts = store.count("verdicts")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    try:  # VmHWM: since exec (ru_maxrss also counts the bench process this was spawned from)
+        with open("/proc/self/status") as fh:
+            peak = next(int(line.split()[1]) * 1024 for line in fh
+                        if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        pass
     print(json.dumps({"n": report.total("records"), "ingested": report.total("ingested"),
                       "errors": report.total("errors"), "stored": stored,
                       "observations": observations, "verdicts": verdicts, "seconds": seconds,
