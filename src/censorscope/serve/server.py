@@ -88,6 +88,12 @@ class HTTPServer:
         self._connections: set[asyncio.Task[Any]] = set()
         self._active = 0
 
+    @property
+    def active(self) -> int:
+        """Connections open right now (refused ones included while they are answered)."""
+
+        return self._active
+
     async def start(self, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None,
                     backlog: int = 1024) -> tuple[str, int]:
         """Bind and start accepting; the bound ``(host, port)``."""
