@@ -80,24 +80,28 @@ def test_keep_alive_errors_and_500(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_one_request_per_connection_and_the_connection_cap() -> None:
     async def main() -> tuple[bytes, bytes, bytes]:
-        server = HTTPServer(_handler, server_name="t/1", limits=Limits(max_connections=1),
+        entered, release = asyncio.Event(), asyncio.Event()
+
+        async def handler(request: Request) -> Response:
+            if request.path == "/hold":
+                entered.set()
+                await release.wait()
+            return await _handler(request)
+
+        server = HTTPServer(handler, server_name="t/1", limits=Limits(max_connections=1),
                             keep_alive=False)
         _host, port = await server.start("127.0.0.1", 0)
         try:
             one = await _exchange(port, b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
                                         b"GET /b HTTP/1.1\r\nHost: t\r\n\r\n")
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)  # holds the slot
-            writer.write(b"GET /slow HTTP/1.1\r\n")
-            await writer.drain()
+            held = asyncio.create_task(
+                _exchange(port, b"GET /hold HTTP/1.1\r\nHost: t\r\n\r\n"))
             async with asyncio.timeout(5):
-                while server.active < 1:
-                    await asyncio.sleep(0.01)
+                await entered.wait()  # the only slot is taken
+            assert server.active == 1
             busy = await _exchange(port, b"GET /c HTTP/1.1\r\nHost: t\r\n\r\n")
-            writer.write(b"Host: t\r\n\r\n")
-            held = await reader.read(-1)
-            writer.close()
-            await writer.wait_closed()
-            return one, busy, held
+            release.set()
+            return one, busy, await held
         finally:
             await server.close()
 

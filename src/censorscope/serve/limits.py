@@ -11,14 +11,15 @@ __all__ = ["Limits"]
 class Limits:
     """Caps (bytes, counts) and timeouts (seconds).
 
-    ``max_request_line``: longest request line, its CRLF included (414 above). ``max_headers``
-    / ``max_header_bytes``: header lines and their total size, CRLFs included (431 above). ``max_body``: largest
-    ``Content-Length`` (413 above). ``head_timeout``: the first request head of a connection must
-    arrive within it (408); ``idle_timeout``: the next one on a kept-alive connection (else the
-    connection is closed quietly); ``body_timeout``: the body (408). ``max_connections``: served
-    at once (503 beyond). ``linger_timeout`` / ``linger_bytes``: after an error answer on a
-    request whose bytes were not all read, how long and how much is read and discarded before
-    the socket is closed (so the client sees the answer, not a reset).
+    ``max_request_line``: longest request line, its CRLF included (414 above).
+    ``max_headers`` / ``max_header_bytes``: header lines and their total size, CRLFs included
+    (431 above). ``max_body``: largest ``Content-Length`` (413 above). ``head_timeout``: the
+    first request head of a connection must arrive within it (408); ``idle_timeout``: the next
+    one on a kept-alive connection (else the connection is closed quietly); ``body_timeout``:
+    the body (408). ``max_connections``: served at once (503 beyond). ``linger_timeout`` /
+    ``linger_bytes``: after an error answer on a request whose bytes were not all read, how
+    long and how much is read and discarded before the socket is closed (so the client sees
+    the answer, not a reset).
     """
 
     max_request_line: int = 4096
