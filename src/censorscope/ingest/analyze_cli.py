@@ -263,6 +263,9 @@ def analyze(paths: tuple[str, ...], fmt: str, out_path: Path | None, jobs: int |
         click.echo("censorscope analyze: interrupted" + (
             f"; rerun with --out {out_path} to resume" if out_path else ""), err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:  # ``analyze … | head``: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     problems.summary()
     if problems.errors:
         sys.exit(EXIT_BAD_INPUT)
