@@ -65,7 +65,13 @@ def test_streaming_verdicts_equal_in_memory_verdicts_on_lab_measurements() -> No
         pytest.skip("no lab measurements recorded in tests/golden/measurements yet")
     settings = ContextSettings(lab=True)
     assert _streamed(paths, settings) == expected
-    assert _streamed(paths, settings, jobs=2) == expected
+    from censorscope.ingest import stream as engine
+
+    engine.MIN_PARALLEL_BYTES, saved = 0, engine.MIN_PARALLEL_BYTES
+    try:
+        assert _streamed(paths, settings, jobs=2) == expected
+    finally:
+        engine.MIN_PARALLEL_BYTES = saved
 
 
 def _sni_pair() -> list[dict[str, Any]]:
@@ -103,8 +109,12 @@ def test_a_fact_learnt_later_in_the_input_counts(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_jobs_1_and_jobs_2_print_the_same_verdicts_in_the_same_order(tmp_path: Path) -> None:
+def test_jobs_1_and_jobs_2_print_the_same_verdicts_in_the_same_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Many chunks (small and big measurements, the SNI pair far apart) through the CLI."""
+    from censorscope.ingest import stream as engine
+
+    monkeypatch.setattr(engine, "MIN_PARALLEL_BYTES", 0)
     msms = _cross_measurement_jsonl()
     big = [m for m, _ in iter_measurements([str(SAMPLES / "webconnectivity-real")])]
     corpus: list[dict[str, Any]] = []
@@ -147,16 +157,20 @@ def test_ingest_verdicts_do_not_depend_on_the_input_order(tmp_path: Path) -> Non
     assert blocked.mechanism == "tls.timeout.sni"
 
 
-def test_ingest_with_two_jobs_stores_what_one_job_stores(tmp_path: Path) -> None:
+def test_ingest_with_two_jobs_stores_what_one_job_stores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from censorscope.ingest import stream as engine
+
+    monkeypatch.setattr(engine, "MIN_PARALLEL_BYTES", 0)  # workers even for a small input
     stored = []
-    for jobs in (1, 2):
-        with open_store(f"duckdb://{tmp_path / str(jobs)}.duckdb") as store:
-            report = ingest([str(SAMPLES / "fastpath")], store, analyze=True, jobs=jobs)
+    for jobs, analyze_it in ((1, True), (2, True), (1, False), (2, False)):
+        with open_store(f"duckdb://{tmp_path / str(jobs)}{analyze_it}.duckdb") as store:
+            report = ingest([str(SAMPLES / "fastpath")], store, analyze=analyze_it, jobs=jobs)
             assert report.ok
             uids = [uid for batch in store.iter_uids() for uid in batch]
             stored.append([(store.get_measurement(u), store.get_observations(u),
                             store.get_verdicts(u)) for u in uids])
-    assert stored[0] == stored[1] and stored[0]
+    assert stored[0] == stored[1] and stored[0] and stored[2] == stored[3] and stored[2]
 
 
 def test_scoring_raw_gives_the_scorers_what_the_whole_measurement_gives() -> None:

@@ -73,6 +73,8 @@ LAB_RANGES = ("198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/2
 CHUNK_RECORDS = 64
 CHUNK_BYTES = 8 << 20
 GC_EVERY_CHUNKS = 16
+# below this much input, --jobs N runs in-process (workers would cost more than they save)
+MIN_PARALLEL_BYTES = 2 * CHUNK_BYTES
 # Web Connectivity records above this size are read back from their file if the scorer needs
 # their body, instead of spilling it (below it, spilling is cheaper than decoding again)
 LAZY_RAW_BYTES = 32 << 10
@@ -579,6 +581,17 @@ def _report(result: Pass1, chunk_bytes: int, listener: Listener) -> None:
         listener.problem(fidx, where, message, error)
 
 
+def _input_bytes(paths: list[str]) -> int:
+    total = 0
+    for path, kind in expand_paths(paths):
+        if kind is not None:
+            try:
+                total += os.path.getsize(path)
+            except OSError:
+                pass
+    return total
+
+
 def stream(
     paths: Iterable[str],
     ctx: AnalysisContext,
@@ -603,7 +616,10 @@ def stream(
     return it (``analyze --out`` resuming).
     """
     listener = listener or Listener()
+    paths = list(paths)
     jobs = max(1, jobs)
+    if jobs > 1 and _input_bytes(paths) < MIN_PARALLEL_BYTES:
+        jobs = 1  # a small input: starting workers would cost more than they save
     if jobs > 1 and settings is None:
         raise ValueError("jobs > 1 needs the ContextSettings the workers build ctx from")
     pool = _pool(jobs, settings) if jobs > 1 and settings is not None else None
