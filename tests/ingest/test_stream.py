@@ -233,3 +233,28 @@ def test_jsonl_ranges_read_by_workers_are_the_records_the_reader_yields(
     assert got == expected and len(got) == 12
     result = CliRunner().invoke(analyze, ["--jobs", "2", str(path)])
     assert f"{path}:5: malformed JSON" in result.stderr and result.exit_code == 1
+
+
+def test_a_measurement_the_scorer_fails_on_is_reported_and_the_run_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from censorscope.ingest import stream as engine
+
+    real = engine.score
+
+    def choking(meta: Any, observations: Any, ctx: Any, raw: Any = None) -> Any:
+        if meta.measurement_uid == "b-witness":
+            raise ValueError("boom")
+        return real(meta, observations, ctx, raw)
+
+    monkeypatch.setattr(engine, "score", choking)
+    path = _write_jsonl(tmp_path / "pair.jsonl", _sni_pair())
+    result = CliRunner().invoke(analyze, ["--jobs", "1", str(path)])
+    assert result.exit_code == 1
+    assert [json.loads(line)["measurement_uid"] for line in result.stdout.splitlines()] == [
+        "a-blocked"]
+    assert f"{path}: b-witness: cannot score: ValueError('boom')" in result.stderr
+    with open_store(f"duckdb://{tmp_path / 's.duckdb'}") as store:
+        report = ingest([str(path)], store, analyze=True)
+        assert report.total("errors") == 1 and report.total("ingested") == 2
+        assert store.get_verdicts("b-witness") == [] and store.get_verdicts("a-blocked")
+        assert store.get_observations("b-witness")

@@ -15,19 +15,24 @@ instead:
   complete context (:func:`censorscope.pipeline.analyze.score`).
 
 Memory is a few chunks of records plus the context (which grows with distinct facts, not
-with measurements); the spill is on disk (~a quarter of the input for real Web Connectivity
-measurements). Verdicts are those of scoring the whole input in memory (``analyze_batch``),
-whatever the order of the input (tested).
+with measurements); the spill is on disk: ~4 % of the input for real Web Connectivity
+measurements with big pages (a record above ``LAZY_RAW_BYTES`` keeps only where it is, and
+is read back in pass 2 only if the scorer fingerprints its body), up to about the input's
+size for the other tests (their ``test_keys`` are kept whole). Verdicts are those of scoring
+the whole input in memory (``analyze_batch``), whatever the order of the input (tested).
 
-``jobs`` > 1 runs both passes in worker processes: the main process reads records and cuts
-them into chunks; a worker decodes/observes/learns a chunk (pass 1) and returns its spill
-bytes, its uids and the facts it learnt (``facts_only``), which the main process merges; in
-pass 2 a worker scores a chunk of the spill with the merged context (loaded once per worker
-from a file) and returns verdict lines or rows. At most ``2 × jobs`` chunks are in flight and
-results are consumed in submission order, so output is in input order and memory is flat.
-Workers come from a ``forkserver`` (preloaded with the analysis modules): unlike ``fork`` it
-never copies a parent that holds DuckDB's threads and locks (``ingest`` has the store open),
-and unlike ``spawn`` it does not re-import the package for every worker.
+``jobs`` > 1 runs both passes in worker processes: the main process cuts the input into
+chunks (plain JSONL files into byte ranges the workers read themselves, other files into
+lists of records); a worker decodes/observes/learns a chunk (pass 1), appends its spill to
+its own file and returns where it is, its uids and the facts it learnt (``facts_only``),
+which the main process merges; in pass 2 a worker scores a spilled chunk with the merged
+context (loaded once per worker from a file) and returns verdict lines or rows. At most
+``2 × jobs`` chunks are in flight and results are consumed in submission order, so output is
+in input order and memory is flat. Workers come from a ``forkserver`` (preloaded with the
+analysis modules): unlike ``fork`` it never copies a parent that holds DuckDB's threads and
+locks (``ingest`` has the store open), and unlike ``spawn`` it does not re-import the package
+for every worker. (As with any multiprocessing, a script calling this with ``jobs`` > 1 needs
+the ``if __name__ == "__main__":`` guard.) Inputs under ``MIN_PARALLEL_BYTES`` run in-process.
 """
 
 from __future__ import annotations
@@ -284,6 +289,7 @@ class Scored(NamedTuple):
     observations: list[ObservationRow]
     verdict: VerdictRow | None
     line: bytes | None
+    error: str | None = None  # scoring failed: why (the rows are still there)
 
 
 def score_entries(entries: list[Entry], ctx: AnalysisContext, *, rows: bool, lines: bool,
@@ -299,8 +305,13 @@ def score_entries(entries: list[Entry], ctx: AnalysisContext, *, rows: bool, lin
         observations: list[ObservationRow] = [new(ObservationRow, o) for o in otuples]
         if isinstance(raw, tuple):
             raw = _LazyRaw(raw)
-        verdict = score(meta, observations, ctx, raw)
-        line = dumps(verdict.to_json()) + b"\n" if lines else None
+        try:
+            verdict = score(meta, observations, ctx, raw)
+            line = dumps(verdict.to_json()) + b"\n" if lines else None
+        except Exception as exc:  # one measurement the scorer chokes on must not stop the run
+            out.append(Scored(fidx, meta, observations if rows else [], None, None,
+                              f"{meta.measurement_uid}: cannot score: {exc!r}"))
+            continue
         if rows:
             vrow = to_verdict_row(verdict)
             out.append(Scored(fidx, with_verdict(meta, vrow), observations, vrow, line))
@@ -536,8 +547,8 @@ def _jsonl_ranges(fidx: int, path: str) -> Iterator[JsonlRange]:
             yield fidx, path, start, start + carry, lineno
 
 
-def _read_chunks(paths: Iterable[str], listener: Listener, ranges: bool
-                 ) -> Iterator[list[Record] | JsonlRange]:
+def _read_chunks(paths: Iterable[str], listener: Listener, ranges: bool,
+                 names: dict[int, str]) -> Iterator[list[Record] | JsonlRange]:
     """The records of every file, in chunks (or, with ``ranges``, plain JSONL files as
     ranges for the workers to read); unreadable files are reported (what was read before
     the damage is kept) and the run goes on."""
@@ -548,6 +559,7 @@ def _read_chunks(paths: Iterable[str], listener: Listener, ranges: bool
         if kind is None:
             continue
         fidx += 1
+        names[fidx] = path
         listener.file(fidx, path)
         try:
             seekable = kind in ("jsonl", "json", "sniff") and not is_gzip(path)
@@ -645,9 +657,10 @@ def _run(paths: Iterable[str], ctx: AnalysisContext, pool: Any, window: int, *, 
          lines: bool, score_it: bool, skip_uid: Callable[[str], bool] | None,
          listener: Listener, tmp: str, settings: ContextSettings | None) -> Iterator[list[Scored]]:
     sizes: deque[int] = deque()
+    names: dict[int, str] = {}  # file index → path
 
     def tasks() -> Iterator[tuple[Any, ...]]:
-        for task in _read_chunks(paths, listener, ranges=pool is not None):
+        for task in _read_chunks(paths, listener, pool is not None, names):
             sizes.append(sum(len(r[5]) for r in task) if isinstance(task, list)
                          else task[3] - task[2])
             yield (task, score_it, tmp if score_it else None) if pool is not None else (task,)
@@ -688,11 +701,13 @@ def _run(paths: Iterable[str], ctx: AnalysisContext, pool: Any, window: int, *, 
         if not score_it:
             return
         spill.flush()
-        yield from _pass2(index, ctx, pool, window, rows=rows, lines=lines, tmp=tmp)
+        yield from _pass2(index, ctx, pool, window, rows=rows, lines=lines, tmp=tmp,
+                          listener=listener, names=names)
 
 
 def _pass2(index: list[tuple[Locator, frozenset[int]]], ctx: AnalysisContext, pool: Any,
-           window: int, *, rows: bool, lines: bool, tmp: str) -> Iterator[list[Scored]]:
+           window: int, *, rows: bool, lines: bool, tmp: str, listener: Listener,
+           names: dict[int, str]) -> Iterator[list[Scored]]:
     facts_path = os.path.join(tmp, "facts.pickle")
     if pool is not None:
         with open(facts_path, "wb") as fh:
@@ -709,4 +724,10 @@ def _pass2(index: list[tuple[Locator, frozenset[int]]], ctx: AnalysisContext, po
     for n, scored in enumerate(_ordered(pool, fn, tasks(), window), 1):
         if pool is None and n % GC_EVERY_CHUNKS == 0:
             gc.collect()
+        failed = [s for s in scored if s.error is not None]
+        for s in failed:
+            listener.problem(s.fidx, s.meta.archive_file or names.get(s.fidx, "?"),
+                             s.error or "", True)
+        if failed and not rows:
+            scored = [s for s in scored if s.error is None]
         yield scored
