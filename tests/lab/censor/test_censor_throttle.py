@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import pytest
 
@@ -68,13 +67,13 @@ def test_throttle_delay_does_not_serialise_flows(topo, censor):
         "for i in 1 2 3 4 5 6 7 8; do curl -sk -o /dev/null --max-time 5 -w '%{time_appconnect}\\n'"
         f" --resolve video.example:443:{SRV} https://video.example/ & done; wait"
     )
-    t0 = time.monotonic()
     r = topo.client("sh", "-c", script, timeout=15)
-    elapsed = time.monotonic() - t0
     times = [float(x) for x in r.stdout.split()]
     assert len(times) == 8 and all(t >= 0.58 for t in times), r.stdout
-    # serialised delays would need >= 8 handshakes * 2 flights * 0.3 s = 4.8 s
-    assert elapsed < 2.5, elapsed
+    # Serialised delays would make the last handshake wait >= 8 handshakes * 2 flights * 0.3 s
+    # = 4.8 s (or time out at 5 s: appconnect 0). curl's own times leave out the start-up of the
+    # eight processes, which a loaded machine stretches (the wall time once took 2.8 s).
+    assert max(times) < 3.0, r.stdout
 
 
 def test_throttle_rate_by_ip_port_with_tc(topo, censor):
@@ -100,6 +99,16 @@ def test_throttle_rate_by_sni_in_injector(topo, censor):
         topo, "https://other.example/big.bin", "--resolve", f"other.example:443:{SRV}"
     )
     assert fast < 0.7, fast
+
+
+def test_throttle_rate_by_sni_is_per_connection(topo, censor):
+    censor(pol("throttle", sni=["video.example"], rate_kbit=800))
+    # an aborted download (1 MiB at 100 kB/s needs 10 s) leaves its backlog in the injector ...
+    r = topo.curl("https://video.example/big.bin", "-o", "/dev/null",
+                  "--resolve", f"video.example:443:{SRV}", max_time=1)
+    assert r.returncode == 28, r.stderr
+    # ... which must not hold up the next connection: it has a token bucket of its own
+    assert tls_handshake_s(topo, "video.example") < 0.5
 
 
 def test_throttle_loss_by_ip(topo, censor):

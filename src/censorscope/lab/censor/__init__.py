@@ -67,7 +67,9 @@ Mechanisms, per policy kind (``ports`` always overrides the default port)
         client-facing interface, a class at ``rate_kbit`` and a ``u32 match ip src IP [sport P]``
         filter (the server→client direction). With ``sni``: the kernel cannot classify by
         connmark here (no tc ``fw``/``matchall``), so the injector shapes the marked packets
-        with a token bucket per direction (``rate_kbit``) on top of the delay.
+        with a token bucket per connection and direction (``rate_kbit``) on top of the delay
+        (per connection: a closed download's queued backlog never delays the next one; the tc
+        class of an ``ips`` cap is shared by every flow to that address).
     Resolver lies ``dns_nxdomain``, ``dns_refused``, ``dns_answer``, ``dns_remove``, ``dns_add``
         Not router rules: ``resolver_overrides`` turns them into the ISP resolver's
         ``DNSServerConfig.overrides`` (``plan_router`` skips them and lists them in

@@ -55,7 +55,8 @@ class DnsInjectRule:
 class ThrottleRule:
     """Packets whose mark is ``mark``: hold ``delay_ms``; shape to ``rate_kbit`` if non-zero.
 
-    ``server_ports`` tells the directions apart for the per-direction token buckets.
+    ``server_ports`` are the ports the rule was planned for (kept in the config for the log and
+    the tests; the token buckets are per connection and direction, keyed by the packet's 4-tuple).
     """
 
     mark: int

@@ -3,9 +3,11 @@
 - TCP segment carrying a configured pattern (SNI / Host line) on a configured port: drop it and
   inject FIN|ACK towards the client (``eof``) or the blockpage response with PSH|FIN|ACK.
 - UDP DNS query for a configured name: inject the forged reply, then ACCEPT the query.
-- Packet of a throttled flow (packet mark): hold it ``delay_ms`` (and until its direction's
-  token bucket allows it, when shaping), then ACCEPT. Held packets sit in a timer heap; verdicts
-  are given later (netfilterqueue allows deferred verdicts), so packets are never serialised.
+- Packet of a throttled flow (packet mark): hold it ``delay_ms`` (and, when shaping, until the
+  token bucket of its connection and direction allows it), then ACCEPT. Buckets are per
+  connection, so the backlog a closed download left behind never delays the next connection.
+  Held packets sit in a timer heap; verdicts are given later (netfilterqueue allows deferred
+  verdicts), so packets are never serialised.
 - Anything else: ACCEPT.
 """
 
@@ -41,6 +43,8 @@ from censorscope.lab.censor.injector.packets import (
     reply_segment,
 )
 
+BUCKETS_MAX = 4096  # idle token buckets are forgotten beyond this many connections
+
 
 def _log(msg: str) -> None:
     print(f"{time.time():.3f} {msg}", file=sys.stderr, flush=True)
@@ -60,7 +64,8 @@ class Injector:
         self.throttles: dict[int, ThrottleRule] = {t.mark: t for t in cfg.throttles}
         self.held: list[tuple[float, int, Any]] = []
         self.order = itertools.count()
-        self.bucket_free: dict[tuple[int, bool], float] = {}
+        # (mark, src, sport, dst, dport) -> when that bucket is free again
+        self.bucket_free: dict[tuple[int, str, int, str, int], float] = {}
 
     def close(self) -> None:
         for _, _, pkt in self.held:
@@ -134,9 +139,12 @@ class Injector:
         return False
 
     def _hold(self, nfpkt: Any, pkt: Packet, rule: ThrottleRule) -> None:
-        release = time.monotonic() + rule.delay_ms / 1000.0
+        now = time.monotonic()
+        release = now + rule.delay_ms / 1000.0
         if rule.rate_kbit:
-            key = (rule.mark, pkt.sport in rule.server_ports)
+            key = (rule.mark, pkt.src, pkt.sport, pkt.dst, pkt.dport)
+            if len(self.bucket_free) > BUCKETS_MAX and key not in self.bucket_free:
+                self.bucket_free = {k: t for k, t in self.bucket_free.items() if t > now}
             start = max(release, self.bucket_free.get(key, 0.0))
             size = len(pkt.payload) + 40
             self.bucket_free[key] = start + size * 8 / (rule.rate_kbit * 1000.0)
