@@ -6,6 +6,11 @@ context with the lab's ranges public), and must get the outcome/layer the issue 
 verdict must not change when the probe's verdict keys are deleted, and its deterministic part
 matches ``tests/golden/verdicts/qa/<case>.json`` (regenerate with CENSORSCOPE_UPDATE_GOLDEN=1).
 
+With CENSORSCOPE_UPDATE_GOLDEN=1 the tests also write the measurements the probe produced, in
+full, to ``tests/golden/measurements/`` (``qa/<case>.json``, ``<scenario>.jsonl``): a corpus of
+real lab probe output for tests that analyse measurements alone, in batches and shuffled.
+Without the variable nothing is written.
+
 TikTok: in ``az-2022-tiktok`` Delta's measurement of www.tiktok.com is ``tls.timeout.sni`` with
 evidence naming the name, the IP and the other server name that works there; no measurement is
 DNS blocking (the answers are CDN caches). In ``am-2022-tiktok`` Ucom is ``dns.nxdomain`` and
@@ -32,6 +37,7 @@ from tests.pipeline.analyze.test_analyze_samples import strip_verdict_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "verdicts"
+MEASUREMENTS = ROOT / "tests" / "golden" / "measurements"
 
 OK, DOWN = {("ok", None)}, {("down", None)}
 DNS, TCP, TLS, HTTP = ({("blocked", x)} for x in ("dns", "tcp", "tls", "http"))
@@ -87,13 +93,32 @@ def golden_digest(v: Verdict) -> dict[str, Any]:
     }
 
 
+def updating_golden() -> bool:
+    return os.environ.get("CENSORSCOPE_UPDATE_GOLDEN") == "1"
+
+
 def check_golden(name: str, current: Any) -> None:
     golden = GOLDEN / f"{name}.json"
     current = json.loads(json.dumps(current))
-    if os.environ.get("CENSORSCOPE_UPDATE_GOLDEN") == "1" or not golden.exists():
+    if updating_golden() or not golden.exists():
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(json.dumps(current, indent=1, ensure_ascii=False) + "\n")
     assert current == json.loads(golden.read_text())
+
+
+def save_measurements(name: str, measurements: list[dict[str, Any]]) -> None:
+    """With CENSORSCOPE_UPDATE_GOLDEN=1, write the probe's measurements to the corpus:
+    ``<name>.json`` (one measurement, indent=1) or ``<name>.jsonl`` (one per line)."""
+    if not updating_golden():
+        return
+    if name.endswith(".json"):
+        [m] = measurements
+        text = json.dumps(m, indent=1, ensure_ascii=False) + "\n"
+    else:
+        text = "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in measurements)
+    path = MEASUREMENTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def analyze_alone(measurements: list[dict[str, Any]]) -> list[Verdict]:
@@ -133,6 +158,7 @@ def test_qa_case_verdict(case: str, request: pytest.FixtureRequest, tmp_path: Pa
     if v.outcome in ("blocked", "impaired", "down"):
         assert v.evidence and v.rule_id
     check_golden(f"qa/{case}", golden_digest(v))
+    save_measurements(f"qa/{case}.json", [m])
 
 
 @requires_root
@@ -157,6 +183,7 @@ def test_az_tiktok_is_sni_blocking_not_dns(tmp_path: Path) -> None:
         assert v.layer != "dns"
         assert all(lv.outcome == "ok" for lv in v.layers if lv.layer == "dns")
     check_golden("az-2022-tiktok", [golden_digest(v) for v in (blocked, other, aztel)])
+    save_measurements("az-2022-tiktok.jsonl", ms)
 
 
 @requires_root
@@ -175,3 +202,4 @@ def test_am_tiktok_nxdomain_and_injection(tmp_path: Path) -> None:
     assert "198.19.17.228" in mts.evidence[0].text
     assert telarm.outcome == "ok"
     check_golden("am-2022-tiktok", [golden_digest(v) for v in (ucom, mts, telarm)])
+    save_measurements("am-2022-tiktok.jsonl", ms)
