@@ -258,3 +258,24 @@ def test_a_measurement_the_scorer_fails_on_is_reported_and_the_run_goes_on(
         assert report.total("errors") == 1 and report.total("ingested") == 2
         assert store.get_verdicts("b-witness") == [] and store.get_verdicts("a-blocked")
         assert store.get_observations("b-witness")
+
+
+def test_lab_tiktok_verdicts_do_not_depend_on_the_input_order(tmp_path: Path) -> None:
+    """The AZ TikTok lab corpus (SNI blocking proven by other measurements of the same
+    network): the same verdict per measurement whatever the order of the lines."""
+    corpus = LAB_MEASUREMENTS / "az-2022-tiktok.jsonl"
+    if not corpus.exists():
+        pytest.skip("no lab measurements recorded in tests/golden/measurements yet")
+    lines = [line for line in corpus.read_bytes().splitlines() if line.strip()]
+    settings = ContextSettings(lab=True)
+    by_uid = []
+    for seed in (None, 1, 2):
+        order = list(lines)
+        if seed is not None:
+            random.Random(seed).shuffle(order)
+        path = tmp_path / f"az-{seed}.jsonl"
+        path.write_bytes(b"\n".join(order) + b"\n")
+        verdicts = [orjson.loads(v) for v in _streamed([str(path)], settings)]
+        by_uid.append({v["measurement_uid"]: v for v in verdicts})
+    assert by_uid[0] == by_uid[1] == by_uid[2] and len(by_uid[0]) == len(lines)
+    assert any(v["mechanism"] == "tls.timeout.sni" for v in by_uid[0].values())
