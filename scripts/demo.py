@@ -7,7 +7,8 @@
 3. Phase by phase (before → Delta blocks → Connect follows → Azercell follows) the probe of
    every network measures www.tiktok.com, a TikTok endpoint and a harmless site on the same CDN
    address, and uploads its measurements to the collector (kept in a local queue until acked).
-4. The analysis re-scores everything in the store (``censorscope reprocess``) and the demo
+4. The analysis re-scores everything in the store (``censorscope reprocess``), every evidence
+   statement is checked against the stored measurements (``censorscope verify``), and the demo
    prints, per phase and network, the verdict and the evidence of the first blocked one.
 
 Everything lands in ``out/demo/`` (JSONL copies, the collector's archive, ``censorscope.duckdb``).
@@ -114,7 +115,18 @@ def main() -> int:
         print(f"{phase_of[v['report_id']]:<22} AS{v['probe_asn']:<8} {v['input']:<30} {what}")
     first = next((v for v in rows if v["mechanism"] == "tls.timeout.sni"), None)
     if first:
-        print("\nevidence, first SNI-blocked measurement:\n  " + "\n  ".join(first["evidence"]))
+        print("\nevidence, first SNI-blocked measurement (each statement with its source and "
+              "the facts it states):")
+        for item in first["evidence_data"]:
+            cited = (f" [{item['context_count']} measurements, e.g. "
+                     f"{', '.join(item['context_uids'][:2])}]"
+                     if item["source"] == "context" else "")
+            print(f"  [{item['source']}] {item['text']}{cited}")
+            facts = ", ".join(f"{k}={v}" for k, v in item["facts"].items())
+            print(f"      {item['claim']}: {facts}")
+    print("\nchecking every stored statement against the stored measurements "
+          "(censorscope verify) …", flush=True)
+    subprocess.run([CLI, "verify", "--store", store_url], check=True)
     from censorscope.store import open_store
 
     with open_store(store_url) as store:
