@@ -245,7 +245,10 @@ def analyze(paths: tuple[str, ...], fmt: str, out_path: Path | None, jobs: int |
         if store_url:
             with _open_store(store_url) as store:
                 _learn_store(store, ctx)
-        done = resume_out(out_path) if out_path is not None else set()
+        try:
+            done = resume_out(out_path) if out_path is not None else set()
+        except OSError as exc:
+            _fail(f"cannot write {out_path}: {exc}")
         if out_path is not None:
             with open(out_path, "ab") as out:
                 _run_analyze(paths, ctx, settings, jobs, done, problems, out, durable=True)
