@@ -27,7 +27,7 @@ from censorscope.pipeline.observe import (
     observe,
     with_verdict,
 )
-from censorscope.pipeline.observe.probe import (
+from censorscope.pipeline.observe.probe_observations import (
     BODY_KEEP_BYTES,
     body_facts,
     body_text,

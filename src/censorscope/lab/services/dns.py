@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from dnslib import AAAA, CNAME, QTYPE, RCODE, RR, A, DNSRecord
 
-from censorscope.lab.services._net import ConnHandler, DatagramHandler, ListenerSet
+from censorscope.lab.services._listeners import ConnHandler, DatagramHandler, ListenerSet
 from censorscope.lab.services._runtime import run
 from censorscope.lab.services.config import (
     DNSOverride,

@@ -20,7 +20,7 @@ import threading
 
 from dnslib import QTYPE, RCODE, DNSRecord
 
-from censorscope.lab.services._net import ConnHandler, ListenerSet
+from censorscope.lab.services._listeners import ConnHandler, ListenerSet
 from censorscope.lab.services._runtime import run
 from censorscope.lab.services.config import (
     ProxyConfig,

@@ -37,7 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from censorscope.lab.services import pages, proxy
-from censorscope.lab.services._net import ConnHandler, ListenerSet
+from censorscope.lab.services._listeners import ConnHandler, ListenerSet
 from censorscope.lab.services._runtime import run
 from censorscope.lab.services.ca import issue
 from censorscope.lab.services.config import SiteConfig, WebServerConfig, normalize_name

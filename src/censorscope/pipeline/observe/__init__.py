@@ -11,7 +11,7 @@ from typing import Any
 
 from censorscope.model.rows import ROW_COLUMNS, MeasurementRow, ObservationRow, VerdictRow
 
-from .control import control_observations
+from .control_observations import control_observations
 from .meta import (
     input_and_domain,
     is_measurement,
@@ -20,7 +20,7 @@ from .meta import (
     parse_time,
     with_verdict,
 )
-from .probe import probe_observations
+from .probe_observations import probe_observations
 
 __all__ = [
     "ROW_COLUMNS",

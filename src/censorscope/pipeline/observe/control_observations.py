@@ -11,7 +11,7 @@ from typing import Any
 
 from censorscope.model.rows import ObservationRow, make_observation
 
-from .probe import as_text, bogon, split_address
+from .probe_observations import as_text, bogon, split_address
 
 __all__ = ["control_observations"]
 
