@@ -181,6 +181,9 @@ SYNTHETIC: dict[str, Callable[[], Msm]] = {
         "failure": "generic_timeout_error", "t": 5.0})
     .ctrl(addrs=[LARGE], **_ctrl_ok(LARGE, name="largefile.com"),
           http={"body_length": 16_777_216, "title": ""}),
+    "websiteDownNoAddrs": lambda: _msm("websiteDownNoAddrs", f"http://{EX}/")
+    .dns(EX, failure="dns_no_answer").dns(EX, failure="dns_no_answer", engine="doh", qtype="A")
+    .ctrl(addrs=[], http={"failure": "dns_lookup_error", "status_code": -1}),
     "websiteDownNXDOMAIN": lambda: _msm("websiteDownNXDOMAIN", "http://www.example.xyz/")
     .dns("www.example.xyz", failure="dns_nxdomain_error")
     .dns("www.example.xyz", failure="dns_nxdomain_error", engine="doh", qtype="A")

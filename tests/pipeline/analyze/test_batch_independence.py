@@ -86,7 +86,7 @@ def test_the_synthetic_set_holds_the_shapes_that_used_to_flip() -> None:
     """Guard the corpus itself: these scenarios changed verdict in a batch under cs-wc-1."""
     assert {"tlsBlockingConnectionResetWithConsistentDNS",
             "tlsBlockingConnectionResetWithInconsistentDNS",
-            "redirectThenResetForHTTPWithoutOtherResolvers"} <= set(SYNTHETIC)
+            "redirectThenResetForHTTPWithoutOtherResolvers", "websiteDownNoAddrs"} <= set(SYNTHETIC)
     qa = synthetic_qa()
     batch = analyze_batch([(m, f"u-{c}") for c, m in sorted(qa.items())], lab_ctx())
     by_case = dict(zip(sorted(qa), batch, strict=True))
@@ -100,6 +100,9 @@ def test_the_synthetic_set_holds_the_shapes_that_used_to_flip() -> None:
     assert not any("did not return" in e.text for e in dns.evidence)
     reset = by_case["tlsBlockingConnectionResetWithConsistentDNS"]
     assert reset.mechanism == "tls.reset"  # SNI proof only from the same probe session
+    # the control found no address now: its answers for the name elsewhere do not say "up"
+    gone = by_case["websiteDownNoAddrs"]
+    assert (gone.outcome, gone.rule_id) == ("down", "dns.failure_ctrl_also_failing")
 
 
 # --- hypothesis: random mixes -----------------------------------------------------------------

@@ -159,6 +159,10 @@ def _hostname(host: str, lookups: list[Lookup], view: WebView, ctx: AnalysisCont
     if failing:
         lk = failing[0]
         said = say("dns.lookup_failed", hostname=host, engine=lk.engine, failure=lk.failure)
+        if ref.ctrl_known and not ref.ctrl_addrs:
+            # this measurement's control looked the name up and found nothing: that is the
+            # name now; what the control returned for it elsewhere does not contradict it
+            ref = replace(ref, elsewhere={})
         if ref.all or answered:
             ev = [said, *_cite_reference(ref, scope)]
             if not ref.all:

@@ -43,7 +43,9 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("dns.bogon_in_ctrl", "dns", "down", None,
          "the bogon answer is what the control resolved too"),
     Rule("dns.failure_ctrl_ok", "dns", "blocked", "*",
-         "the lookup failed at the probe while the control or another resolver answered"),
+         "the lookup failed at the probe while the control or another resolver answered (the "
+         "control's answers for the name in other measurements from the same network count "
+         "only when this measurement's control did not look the name up)"),
     Rule("dns.failure_ctrl_also_failing", "dns", "down", None,
          "the lookup failed at the probe and for the control / other resolvers too"),
     Rule("dns.failure_no_ctrl", "dns", "insufficient", None,
