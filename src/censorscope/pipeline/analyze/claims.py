@@ -213,8 +213,9 @@ def _control_dns_failed(ev: Evidence, facts: Facts) -> str | None:
 
 @wc_claim("control.dns_no_address", "The control returned no address for {hostname}.")
 def _control_no_address(ev: Evidence, facts: Facts) -> str | None:
-    if not _control(facts):
-        return "there is no control"
+    host = ascii_name(ev.facts["hostname"])
+    if not any(ascii_name(r.hostname) == host for r in _control(facts)):
+        return "the control did not look the name up"
     return "the control resolved it" if _control_answers(facts.observations,
                                                          ev.facts["hostname"]) else None
 
