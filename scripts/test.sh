@@ -7,4 +7,6 @@ bash scripts/setup.sh
 bash scripts/clickhouse.sh start /var/tmp/censorscope-clickhouse --shards 2 --port 9000
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
+# The layers (the contracts in pyproject.toml: [tool.importlinter]).
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/pytest -n auto -p no:cacheprovider "$@"
