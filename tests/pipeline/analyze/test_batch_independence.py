@@ -200,3 +200,21 @@ def test_any_mix_of_qa_scenarios_keeps_each_verdict(cases: list[str], rnd: rando
     qa = {c: SYNTHETIC[c]().build() for c in cases}
     rnd.shuffle(cases)
     assert _flips(qa, cases) == []
+
+
+LAB_QA = qa_corpus()
+
+
+@pytest.mark.skipif(not LAB_QA, reason="the lab corpus is not committed yet")
+@settings(max_examples=25, deadline=None, derandomize=FIXED, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(sorted(LAB_QA) or ["-"]), min_size=2, max_size=10,
+                unique=True),
+       st.randoms(use_true_random=False))
+def test_any_mix_of_lab_measurements_keeps_each_verdict(cases: list[str], rnd: random.Random
+                                                        ) -> None:
+    rnd.shuffle(cases)
+    mix = {c: LAB_QA[c] for c in cases}
+    assert _flips(mix, cases) == []
+    batch: Batch = [(mix[c], f"u-{c}") for c in cases]
+    assert problems(batch, analyze_batch(batch, lab_ctx())) == []
