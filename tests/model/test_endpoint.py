@@ -84,7 +84,7 @@ def test_split_ip_port_wants_an_ip_and_canonicalises_it() -> None:
     ("::1", ("::1", None)),  # a bare IPv6 literal is a host without port
     ("1.2.3.4", ("1.2.3.4", None)),
     ("1.2.3.4:x", ("1.2.3.4", None)),
-    ("1.2.3.4:\u00b2", ("1.2.3.4", None)),  # a Unicode digit is not a port (it used to raise)
+    ("1.2.3.4:\u00b2", ("1.2.3.4", None)),  # a Unicode digit is not a port (and does not raise)
     ("example.org:80", ("example.org", 80)),
     ("", (None, None)),
     (None, (None, None)),

@@ -70,7 +70,7 @@ def test_page_title_is_oonis_regex(body: str, title: str) -> None:
 
 
 def test_page_title_of_bytes_replaces_invalid_utf8() -> None:
-    # The pipeline's copy read base64 bodies as Latin-1 ("Ð\x9fÑ\x80…"): now the same
-    # text the probe and the control see.
+    # Bytes are read as UTF-8 (invalid sequences replaced), never as Latin-1 ("Ð\x9fÑ\x80…"):
+    # the same text the probe and the control see.
     assert page_title("<title>Привет</title>".encode()) == "Привет"
     assert page_title(b"<title>a\xffb</title>") == "a\ufffdb"

@@ -25,7 +25,7 @@ RowsFn = Callable[[dict[str, Any], str], tuple[list[Any], list[Any], list[Any]]]
 
 
 def _rows_function() -> RowsFn:
-    """Part A's measurement → rows conversion (``censorscope.ingest.rows_of``), with the
+    """The measurement → rows conversion of ``ingest`` (``censorscope.ingest.rows_of``), with the
     collector's uid (``rows_of`` takes the uid a measurement carries)."""
 
     from censorscope.ingest import rows_of

@@ -8,7 +8,8 @@ particular experiment; ``registry`` lists them.
 
 :class:`ProbeMetadata` (who and where the probe is) and :class:`Timeouts` (per-step
 timeouts) are shared by every experiment, so they live here;
-``experiments.web_connectivity`` re-exports them under their old names.
+``experiments.web_connectivity`` re-exports them (``envelope.ProbeMetadata``,
+``options.Timeouts``).
 """
 
 from __future__ import annotations

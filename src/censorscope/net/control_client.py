@@ -7,12 +7,11 @@ HTTP 200 and a JSON object raises ``ControlError`` (a ``ValueError``).
 Why this lives in ``net`` and not in ``control``: it is the *probe's* side of the control
 protocol, and it is pure I/O built on ``net``'s own TCP, TLS and HTTP (errors classified
 here, once, like every other ``net`` call). The experiments that need a control (Web
-Connectivity today) may import ``net``, but must not import ``control`` — that package is
-the server, which runs outside the censor and is deployed on its own. A callable interface
-injected by the probe would have added a constructor argument to every measurer only to
-forward this one function; there is a single implementation, so it moved to the layer both
-sides may import (``net`` ← ``trace`` ← ``experiments`` ← ``probe``; ``control`` ← ``net``).
-``censorscope.control.client`` re-exports it for existing callers.
+Connectivity) may import ``net``, but must not import ``control`` — that package is
+the server, which runs outside the censor and is deployed on its own. There is one
+implementation, so it sits in the layer both sides may import (``net`` ← ``trace`` ←
+``experiments`` ← ``probe``; ``control`` ← ``net``) rather than being injected into every
+measurer. ``censorscope.control.client`` re-exports it.
 """
 
 # The API takes an explicit overall timeout (classified as generic_timeout_error).

@@ -55,7 +55,8 @@ def test_a_failure_before_the_clienthello_is_not_sni() -> None:
 
 
 def test_without_network_events_there_is_no_sni_and_no_timing() -> None:
-    """``tls_handshake_write_count`` None (no events recorded) used to pass ``!= 0``."""
+    """``tls_handshake_write_count`` None (no events recorded) is not a write count: it must
+    not pass ``!= 0``."""
     v = analyze_measurement(blocked_with_proof("none").build())
     assert (v.mechanism, v.rule_id) == ("tls.reset", "tls.failure_ctrl_ok")
     assert claims(v)[0] == "tls.failed"

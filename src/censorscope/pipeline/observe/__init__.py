@@ -1,8 +1,9 @@
 """Measurement dict → rows for the store: metadata (``measurement_row``) and observations
 (``observe``: one row per DNS answer / endpoint, for the probe and for the control).
 
-Pure functions of the measurement; imports only ``censorscope.model``. The analysis reads the
-observation rows to decide (issue 5), and ``reprocess`` re-decides from them without the raw file.
+Pure functions of the measurement; imports only ``censorscope.model``. The analysis
+(``pipeline.analyze``) decides from the observation rows, and ``reprocess`` re-decides from them
+without the raw file.
 """
 
 from __future__ import annotations
