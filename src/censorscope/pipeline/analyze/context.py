@@ -240,13 +240,9 @@ class AnalysisContext:
         certificate for ``name``, or None."""
         return self.tls_valid.get((probe_asn, ip, ascii_name(name)))
 
-    def valid_tls_for(self, probe_asn: int | str, ip: str, name: str | None = None) -> bool:
+    def valid_tls_for(self, probe_asn: int, ip: str, name: str) -> bool:
         """True if ``ip`` completed a handshake with a valid certificate for ``name`` in a
-        measurement from ``probe_asn``. (The older two-argument form ``(ip, name)`` asks about
-        any network; it is kept only until its callers pass the network.)"""
-        if name is None:
-            wanted = (str(probe_asn), ascii_name(ip))
-            return any((k[1], k[2]) == wanted for k in self.tls_valid)
+        measurement from ``probe_asn``."""
         return (probe_asn, ip, ascii_name(name)) in self.tls_valid
 
     def names_ok_in_report(self, probe_asn: int, report_id: str, ip: str, name: str
