@@ -1,8 +1,8 @@
-"""Issue 5 acceptance: the analysis on the lab's scenarios, measured by our probe.
+"""The analysis on the lab's scenarios, measured by our probe.
 
 QA: one lab per worker holds the QA topology with every case as a phase (as in
 ``test_web_connectivity_qa``); each case runs the real probe, is analysed on its own (a fresh
-context with the lab's ranges public), and must get the outcome/layer the issue lists. The
+context with the lab's ranges public), and must get an outcome/layer ``EXPECTED`` lists. The
 verdict must not change when the probe's verdict keys are deleted, and its deterministic part
 matches ``tests/golden/verdicts/qa/<case>.json`` (regenerate with CENSORSCOPE_UPDATE_GOLDEN=1).
 

@@ -1,4 +1,4 @@
-"""Issue 3 acceptance: the control answers OONI's real test-helper requests in the lab.
+"""The control answers OONI's real test-helper requests in the lab.
 
 The real pairs of ``th_request_response_pairs.jsonl`` recorded in OONI's QA environment (the
 others were recorded against real-world sites, or hold only a response; ``tests/control``

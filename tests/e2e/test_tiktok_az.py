@@ -1,4 +1,4 @@
-"""Issue 3 acceptance: the TikTok SNI blocking of Azerbaijan 2022, as the probe records it.
+"""The probe records the TikTok SNI blocking of Azerbaijan 2022.
 
 In ``az-2022-tiktok`` Delta Telecom drops ClientHellos carrying TikTok server names. A
 measurement of https://www.tiktok.com/ from Delta must show, in ``network_events`` of the TLS

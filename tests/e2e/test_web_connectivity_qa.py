@@ -1,4 +1,4 @@
-"""Issue 3 acceptance: the probe against OONI's 50 Web Connectivity QA scenarios, in the lab.
+"""The probe against OONI's 50 Web Connectivity QA scenarios, in the lab.
 
 One lab per test worker holds the QA topology with every case as a phase; each test switches to
 its case, runs the real probe in the probe host's namespace, and checks the OONI verdict keys

@@ -42,7 +42,7 @@ from .uid import measurement_uid
 
 __all__ = ["Analyzer", "FileReport", "IngestReport", "ingest", "rows_of"]
 
-# measurement dict, its rows → a verdict (issue 5's analysis plugs in here) or None
+# measurement dict, its rows → a verdict (``pipeline.analyze.ingest_analyzer``) or None
 Analyzer = Callable[[dict[str, Any], MeasurementRow, list[ObservationRow]], VerdictRow | None]
 
 MAX_LISTED_ERRORS = 50

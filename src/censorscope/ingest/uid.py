@@ -1,6 +1,6 @@
-"""measurement_uid for measurements that do not carry one: moved to ``censorscope.model.ids``
-(``record_uid``; the format is documented at ``derived_record_uid``). The old name remains for
-the ingest modules that import it."""
+"""``measurement_uid``: the uid of a measurement that does not carry one, under the name the
+ingest modules use for ``censorscope.model.ids.record_uid`` (the format is documented at
+``derived_record_uid``)."""
 
 from __future__ import annotations
 
