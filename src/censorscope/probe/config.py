@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from censorscope.experiments.interface import ExperimentSettings, ProbeMetadata, Timeouts
+from censorscope.model.endpoint import is_ip, join_host_port, split_ip_port
 from censorscope.model.ipinfo import ASNTable
 
 __all__ = ["LAB_RANGES", "ConfigError", "ProbeConfig", "load_config_file"]
@@ -54,20 +55,15 @@ def _endpoint(text: str, key: str) -> str:
     """``ip:port`` (port 53 when omitted), IPv6 in brackets."""
 
     value = text.strip()
+    if is_ip(value):
+        return join_host_port(value, 53)
     try:
-        ipaddress.ip_address(value)
-        return f"[{value}]:53" if ":" in value else f"{value}:53"
-    except ValueError:
-        pass
-    host, sep, port = value.rpartition(":")
-    host = host.strip("[]")
-    try:
-        ipaddress.ip_address(host)
-        if not sep or not 0 < int(port) < 65536:
+        ip, port = split_ip_port(value)
+        if port == 0:
             raise ValueError(port)
     except ValueError as exc:
         raise ConfigError(f"{key}: {text!r} is not an ip:port resolver address") from exc
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return join_host_port(ip, port)
 
 
 @dataclass
