@@ -96,4 +96,4 @@ def test_an_unreadable_store_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad.write_text("this is not a database")
     result = CliRunner().invoke(cli, ["verify", "--store", f"duckdb:///{bad}"])
     assert result.exit_code == 2
-    assert "cannot read the store" in result.output and "Traceback" not in result.output
+    assert "cannot open the store" in result.output and "Traceback" not in result.output

@@ -19,17 +19,18 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 import click
 import orjson
 
 from censorscope.pipeline.analyze import AnalysisContext, score, to_verdict_row
 from censorscope.pipeline.observe import VerdictRow, is_measurement, with_verdict
-from censorscope.store import default_url, open_store
+from censorscope.store import default_url
 from censorscope.store.base import FlagUpdate, Store
 
 from .driver import MAX_LISTED_ERRORS, MAX_LISTED_SKIPS
+from .exits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, fail, open_store_or_exit
 from .readers import UnsupportedFormat, expand_paths, read_records
 from .stream import LAB_RANGES, ContextSettings, Listener, default_jobs, stream
 from .uid import measurement_uid
@@ -37,9 +38,6 @@ from .uid import measurement_uid
 __all__ = ["LAB_RANGES", "analyze", "iter_measurements", "make_context", "reprocess",
            "reprocess_store", "resume_out"]
 
-EXIT_BAD_INPUT = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 
 def iter_measurements(paths: list[str]) -> Iterator[tuple[dict[str, Any], str]]:
@@ -191,11 +189,6 @@ class _Problems(Listener):
                 click.echo(f"{self.paths.get(fidx, '?')}: {n - listed} more {what}", err=True)
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"censorscope: {message}", err=True)
-    sys.exit(code)
-
-
 _context_options = [
     click.option("--asn-table", type=click.Path(exists=True, dir_okay=False), default=None,
                  help="IP prefix → ASN table (TSV prefix, asn[, name[, cc]])."),
@@ -212,10 +205,7 @@ def _with_context_options(fn: Any) -> Any:
 
 
 def _open_store(url: str) -> Any:
-    try:
-        return open_store(url)
-    except Exception as exc:  # any failure to open: one line, no traceback
-        _fail(f"cannot open the store {url}: {exc}")
+    return open_store_or_exit(url)
 
 
 @click.command("analyze")
@@ -248,7 +238,7 @@ def analyze(paths: tuple[str, ...], fmt: str, out_path: Path | None, jobs: int |
         try:
             done = resume_out(out_path) if out_path is not None else set()
         except OSError as exc:
-            _fail(f"cannot write {out_path}: {exc}")
+            fail(f"cannot write {out_path}: {exc}")
         if out_path is not None:
             with open(out_path, "ab") as out:
                 _run_analyze(paths, ctx, settings, jobs, done, problems, out, durable=True)

@@ -19,10 +19,11 @@ import sys
 import click
 import orjson
 
-from censorscope.store import default_url, open_store
+from censorscope.store import default_url
 
 from .driver import IngestReport
 from .driver import ingest as run_ingest
+from .exits import open_store_or_exit
 from .stream import default_jobs
 
 
@@ -68,11 +69,7 @@ def ingest(paths: tuple[str, ...], store_url: str | None, batch_size: int,
         click.echo(text, err=True)
 
     try:
-        try:
-            store = open_store(url)
-        except Exception as exc:  # any failure to open: one line, no traceback
-            click.echo(f"censorscope: cannot open the store {url}: {exc}", err=True)
-            sys.exit(2)
+        store = open_store_or_exit(url)
         with store:
             report = run_ingest(paths, store, batch_size=batch_size, progress=show,
                                 analyze=analyze, jobs=jobs or default_jobs(),

@@ -26,8 +26,10 @@ from censorscope.model.evidence import Evidence
 from censorscope.model.rows import MeasurementRow, ObservationRow
 from censorscope.pipeline.analyze.registry import load_scorers
 from censorscope.pipeline.evidence import Facts, check_items
-from censorscope.store import default_url, open_store
+from censorscope.store import default_url
 from censorscope.store.base import Store
+
+from .exits import fail, open_store_or_exit
 
 __all__ = ["verify", "verify_store"]
 
@@ -123,12 +125,11 @@ def verify_store(store: Store, *, latest_only: bool = True) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def verify(store_url: str | None, all_versions: bool, as_json: bool) -> None:
     """Check every stored evidence statement against the stored measurements."""
-    try:
-        with open_store(store_url or default_url()) as store:
+    with open_store_or_exit(store_url or default_url()) as store:
+        try:
             result = verify_store(store, latest_only=not all_versions)
-    except Exception as exc:  # an unreadable store: one line, not a traceback
-        click.echo(f"verify: cannot read the store: {exc}", err=True)
-        sys.exit(2)
+        except Exception as exc:  # an unreadable store: one line, not a traceback
+            fail(f"verify: cannot read the store: {exc}")
     if as_json:
         click.echo(orjson.dumps(result).decode())
     else:

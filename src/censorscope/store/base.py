@@ -18,7 +18,8 @@ from typing import Any, Final, Self
 from censorscope.model.rows import MeasurementRow, ObservationRow, VerdictRow
 
 __all__ = [
-    "AGGREGATE_KEYS", "COUNT_KEYS", "FlagUpdate", "Store", "aggregate_result", "sort_aggregate",
+    "AGGREGATE_KEYS", "COUNT_KEYS", "FlagUpdate", "Store", "StoreBusy", "aggregate_result",
+    "sort_aggregate",
 ]
 
 # group-by keys query_aggregate accepts (``day`` is the UTC date of measurement_start_time)
@@ -30,6 +31,17 @@ COUNT_KEYS: Final = ("anomaly_count", "confirmed_count", "failure_count", "ok_co
 # (measurement_uid, anomaly, confirmed, failure, blocking_type): the MAT flags of a measurement
 FlagUpdate = tuple[str, bool, bool, bool, str | None]
 
+
+
+class StoreBusy(RuntimeError):
+    """The store is held by another process (a DuckDB file is opened by one writer at a time:
+    a running collector or ingest). ``holder`` names it when the engine says (program and
+    PID), else None."""
+
+    def __init__(self, url: str, holder: str | None, detail: str) -> None:
+        self.url, self.holder, self.detail = url, holder, detail
+        who = f"by {holder}" if holder else "by another process"
+        super().__init__(f"the store {url} is in use {who}; stop it or use another store")
 
 class Store(abc.ABC):
     """A measurement store. Open one with :func:`censorscope.store.open_store`."""

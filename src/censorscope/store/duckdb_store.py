@@ -8,6 +8,7 @@ measurements primary key rejects any race. One connection per store, guarded by 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from .aggregate import aggregate_sql
 from .base import (
     FlagUpdate,
     Store,
+    StoreBusy,
     aggregate_result,
     batch_checks,
     check_batch_size,
@@ -62,7 +64,15 @@ class DuckDBStore(Store):
     def __init__(self, path: str, url: str | None = None) -> None:
         self.path = path
         self.url = url or f"duckdb://{path}"
-        self._con = duckdb.connect(path)
+        try:
+            self._con = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "Could not set lock" not in text:
+                raise
+            held = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", text)
+            holder = f"{held.group(1)} (PID {held.group(2)})" if held else None
+            raise StoreBusy(self.url, holder, text) from None
         self._lock = threading.RLock()
 
     def _run(self, sql: str, params: list[Any] | None = None) -> None:
