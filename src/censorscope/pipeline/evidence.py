@@ -66,24 +66,28 @@ def claim(claim_id: str, template: str) -> Callable[[Checker], Checker]:
     return register
 
 
+_JOINED: Final = (list, tuple, set, frozenset)
+
+
 def _shown(value: Any) -> Any:
-    if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(str(v) for v in value)
+    if isinstance(value, _JOINED):
+        return ", ".join([str(v) for v in value])
     return value
 
 
 def render(template: str, facts: Mapping[str, Any]) -> str:
     """The sentence for ``facts`` (lists joined with ", ")."""
-    return template.format_map({k: _shown(v) for k, v in facts.items()})
+    for v in facts.values():
+        if isinstance(v, _JOINED):
+            return template.format_map({k: _shown(v) for k, v in facts.items()})
+    return template.format_map(facts)
 
 
 def say(claim_id: str, *, source: Source = "probe", context_uids: Sequence[str] = (),
         context_count: int = 0, **facts: Any) -> Evidence:
     """An evidence item of the registered claim ``claim_id`` stating ``facts``."""
-    c = CLAIMS[claim_id]
-    return Evidence(claim=claim_id, text=render(c.template, facts), facts=facts,
-                    source=source, context_uids=tuple(context_uids),
-                    context_count=context_count)
+    return Evidence(claim_id, render(CLAIMS[claim_id].template, facts), facts, source,
+                    tuple(context_uids), context_count)
 
 
 def unstructured(text: str) -> Evidence:

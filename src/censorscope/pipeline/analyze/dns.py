@@ -18,6 +18,7 @@ failed certificate validation here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from censorscope.model.evidence import Evidence
 from censorscope.model.verdict import LayerVerdict
@@ -82,44 +83,57 @@ class _Reference:
     elsewhere: dict[str, tuple[tuple[str, ...], int]]  # ip → (uids, count), voting ones only
     vetoed: list[str] = field(default_factory=list)  # other resolvers' answers that do not vote
 
-    @property
+    # computed once (the fields are not changed after construction; ``replace`` makes a new one)
+    @cached_property
     def own(self) -> set[str]:
         return set(self.ctrl_addrs) | {ip for ips in self.others.values() for ip in ips}
 
-    @property
+    @cached_property
     def all(self) -> set[str]:
         return self.own | set(self.elsewhere)
 
 
-def _votes(ip: str, host: str, view: WebView, ctx: AnalysisContext, scope: Scope) -> bool:
-    """May ``ip`` (an other resolver's answer or the control's elsewhere) be a reference?"""
+def _lied_to(host: str, view: WebView) -> set[str]:
+    """The addresses whose handshake for ``host`` failed certificate validation here."""
+    return {r.ip for r in view.endpoints
+            if r.tls_failure and r.tls_failure.startswith("ssl_")
+            and ascii_name(r.tls_server_name) == host}
+
+
+def _votes(ip: str, lied: set[str], ctx: AnalysisContext, scope: Scope) -> bool:
+    """May ``ip`` (an other resolver's answer or the control's elsewhere) be a reference?
+    (``lied``: :func:`_lied_to` of the name.)"""
     if ctx.is_bogon(ip):
         return False
     if ctx.dns_fingerprints(ip, scope.cc):
         return False
-    return not any(r.ip == ip and (r.tls_failure or "").startswith("ssl_")
-                   and ascii_name(r.tls_server_name) == host
-                   for r in view.endpoints)
+    return ip not in lied
 
 
 def _reference(host: str, view: WebView, ctx: AnalysisContext, scope: Scope) -> _Reference:
     ctrl_known = host == view.domain and view.control.present
     others: dict[str, list[str]] = {}
     vetoed: list[str] = []
+    lied: set[str] | None = None
     for lk in view.lookups:
         if lk.hostname == host and lk.is_other_resolver:
             for ip, _ in lk.answers:
                 if ip in others.get(lk.engine, []) or ip in vetoed:
                     continue
-                if _votes(ip, host, view, ctx, scope):
+                if lied is None:
+                    lied = _lied_to(host, view)
+                if _votes(ip, lied, ctx, scope):
                     others.setdefault(lk.engine, []).append(ip)
                 else:
                     vetoed.append(ip)
     elsewhere: dict[str, tuple[tuple[str, ...], int]] = {}
     for ip, support in ctx.control_answers(scope.asn, host).items():
         uids, count = support.others(scope.uid, own=(host, ip) in scope.own.ctrl_answers)
-        if count > 0 and uids and _votes(ip, host, view, ctx, scope):
-            elsewhere[ip] = (uids, count)
+        if count > 0 and uids:
+            if lied is None:
+                lied = _lied_to(host, view)
+            if _votes(ip, lied, ctx, scope):
+                elsewhere[ip] = (uids, count)
     return _Reference(host, ctrl_known, view.control.dns_addrs if ctrl_known else [], others,
                       elsewhere, sorted(set(vetoed) - {ip for v in others.values() for ip in v}))
 
