@@ -15,8 +15,9 @@ from click.testing import CliRunner
 
 from censorscope.ingest import ingest
 from censorscope.ingest.analyze_cli import analyze, reprocess, reprocess_store
-from censorscope.pipeline.analyze import RULES_VERSION, AnalysisContext
+from censorscope.pipeline.analyze import AnalysisContext
 from censorscope.pipeline.analyze.fingerprints import FingerprintSource, MatchLike
+from censorscope.pipeline.rules import WEB_CONNECTIVITY
 from censorscope.store.base import Store
 from tests.store.storekit import ENGINES, open_test_store
 
@@ -42,7 +43,7 @@ def test_analyze_prints_one_jsonl_verdict_per_measurement() -> None:
     [ir] = [v for v in lines if v["input"] == "https://www.facebook.com/"
             and v["probe_cc"] == "IR"]
     assert (ir["outcome"], ir["layer"], ir["confirmed"], ir["rules_version"]) == (
-        "blocked", "dns", True, RULES_VERSION)
+        "blocked", "dns", True, WEB_CONNECTIVITY.version)
 
 
 def test_analyze_table_names_outcome_and_evidence() -> None:
@@ -94,7 +95,7 @@ def test_reprocess_is_idempotent_and_updates_flags(store: Store) -> None:
     newer = reprocess_store(store, ctx)
     assert newer["written"] == n and store.count("verdicts") == 2 * n
     versions = {v.rules_version for v in store.get_verdicts(ir_uid)}
-    assert len(versions) == 2 and all(v.startswith(RULES_VERSION) for v in versions)
+    assert len(versions) == 2 and all(v.startswith(WEB_CONNECTIVITY.version) for v in versions)
 
 
 def _uids(store: Store) -> list[str]:

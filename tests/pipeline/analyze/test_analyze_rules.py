@@ -2,7 +2,7 @@
 layer and mechanism of the rule table, and the evidence names the concrete facts.
 
 The measurements carry misleading probe verdict keys (``msmkit``), so a rule reading them fails.
-Every rule id of ``rules.RULES`` must be exercised here (the coverage test at the end).
+Every rule id of ``rules.WEB_CONNECTIVITY`` must be exercised here (the coverage test at the end).
 """
 
 from __future__ import annotations
@@ -13,13 +13,8 @@ from typing import Any
 import pytest
 
 from censorscope.model.verdict import Verdict
-from censorscope.pipeline.analyze import (
-    RULES,
-    RULES_BY_ID,
-    AnalysisContext,
-    analyze_batch,
-    analyze_measurement,
-)
+from censorscope.pipeline.analyze import AnalysisContext, analyze_batch, analyze_measurement
+from censorscope.pipeline.rules import RULES_BY_ID, WEB_CONNECTIVITY
 from tests.pipeline.analyze.msmkit import LAB, PAGE, Msm
 
 IP, IP2, CDN = "93.184.216.34", "93.184.216.35", "23.45.67.89"
@@ -202,7 +197,7 @@ def test_rule(rule_id: str) -> None:
 
 
 def test_every_rule_is_exercised() -> None:
-    assert {r.rule_id for r in RULES} - NO_VERDICT == set(CASES)
+    assert WEB_CONNECTIVITY.rule_ids - NO_VERDICT == set(CASES)
 
 
 def test_mat_flags_and_blocking_follow_the_outcome() -> None:

@@ -99,7 +99,8 @@ def test_unknown_test_is_insufficient_and_registry_dispatches() -> None:
     @register("cs_selftest_x")
     def _scorer(subject: Subject, ctx: AnalysisContext) -> Verdict:
         return subject.verdict("blocked", rule_id="selftest", layer="tcp",
-                               mechanism="tcp.reset", evidence=["seen"])
+                               mechanism="tcp.reset", evidence=["seen"],
+                               rules_version="selftest-1")
 
     try:
         v = analyze_measurement(msm, uid="u1")

@@ -19,11 +19,9 @@ from censorscope.pipeline.analyze.registry import scorer_for
 from censorscope.pipeline.analyze.subject import Subject
 from censorscope.pipeline.fingerprints import FINGERPRINTS_VERSION
 from censorscope.pipeline.observe import is_measurement, measurement_row, observe
-from censorscope.pipeline.scorers import (
-    SCORER_RULES_BY_ID,
-    SCORER_RULES_VERSION,
-    SCORERS,
-)
+from censorscope.pipeline.rules import RULES_BY_ID
+from censorscope.pipeline.scorers import SCORERS
+from tests.pipeline.test_rules import family_of_test
 
 SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "data" / "ooni-samples"
 
@@ -56,11 +54,12 @@ def test_every_non_web_sample_gets_a_verdict(path: Path) -> None:
     msm = orjson.loads(path.read_bytes())
     v = _score(msm)
     assert v.test_name == msm["test_name"]
-    assert v.rule_id in SCORER_RULES_BY_ID
-    assert v.rules_version == SCORER_RULES_VERSION
+    family = family_of_test(msm["test_name"])
+    assert family.emits(v.rule_id)
+    assert v.rules_version == family.version
     assert v.fingerprints_version == FINGERPRINTS_VERSION
     assert v.evidence and all(isinstance(e, Evidence) and e.text for e in v.evidence)
-    rule = SCORER_RULES_BY_ID[v.rule_id]
+    rule = RULES_BY_ID[v.rule_id]
     assert v.outcome == rule.outcome
     if rule.layer not in ("*", None):
         assert v.layer == rule.layer

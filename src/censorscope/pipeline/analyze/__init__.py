@@ -1,9 +1,9 @@
 """Analysis: measurement → observations → per-layer verdicts → one explainable verdict.
 
-Rules are data (``rules.RULES``, ``RULES_VERSION``); scorers are found by test name in the
-registry (``register``); the :class:`AnalysisContext` carries facts across measurements (TLS
-handshakes that worked, ASNs, fingerprints). Imports only ``censorscope.model`` (and the
-sibling ``pipeline`` packages).
+Rules are data (``censorscope.pipeline.rules``, family ``WEB_CONNECTIVITY``); scorers are
+found by test name in the registry (``register``); the :class:`AnalysisContext` carries facts
+across measurements (TLS handshakes that worked, ASNs, fingerprints). Imports only
+``censorscope.model`` (and the sibling ``pipeline`` packages).
 """
 
 from __future__ import annotations
@@ -18,15 +18,10 @@ from .analyzer import (
 )
 from .context import AnalysisContext
 from .registry import register, registered, scorer_for
-from .rules import RULES, RULES_BY_ID, RULES_VERSION, Rule
 from .subject import Subject, mat_flags, ooni_blocking
 
 __all__ = [
-    "RULES",
-    "RULES_BY_ID",
-    "RULES_VERSION",
     "AnalysisContext",
-    "Rule",
     "Subject",
     "analyze_batch",
     "analyze_measurement",

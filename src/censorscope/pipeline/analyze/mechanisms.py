@@ -9,8 +9,7 @@ from typing import Final
 from censorscope.model.evidence import Evidence
 from censorscope.model.verdict import LayerVerdict
 from censorscope.pipeline.evidence import unstructured
-
-from .rules import rule
+from censorscope.pipeline.rules import WEB_CONNECTIVITY
 
 __all__ = ["dns_mechanism", "http_mechanism", "layer_verdict", "tcp_mechanism",
            "tls_mechanism"]
@@ -57,8 +56,9 @@ def layer_verdict(rule_id: str, evidence: Sequence[Evidence | str] = (),
                   mechanism: str | None = None
                   ) -> LayerVerdict:
     """The verdict of ``rule_id``'s layer; ``mechanism`` fills a ``"*"`` rule."""
-    r = rule(rule_id)
-    assert r.layer is not None and r.outcome is not None, rule_id
+    r = WEB_CONNECTIVITY.rule(rule_id)
+    layer = r.layer
+    assert layer is not None and layer != "*" and r.outcome is not None, rule_id
     mech = mechanism if r.mechanism == "*" else r.mechanism
     items = tuple(e if isinstance(e, Evidence) else unstructured(e) for e in evidence)
-    return LayerVerdict(r.layer, r.outcome, mech, rule_id, items)
+    return LayerVerdict(layer, r.outcome, mech, rule_id, items)

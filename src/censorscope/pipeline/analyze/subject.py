@@ -14,8 +14,7 @@ from censorscope.model.evidence import Evidence
 from censorscope.model.rows import MeasurementRow, ObservationRow
 from censorscope.model.verdict import Layer, LayerVerdict, Outcome, Verdict
 from censorscope.pipeline.evidence import unstructured
-
-from .rules import RULES_VERSION
+from censorscope.pipeline.rules import family_of
 
 __all__ = ["Subject", "mat_flags", "ooni_blocking"]
 
@@ -68,12 +67,16 @@ class Subject:
         layers: Sequence[LayerVerdict] = (),
         fingerprints: Sequence[str] = (),
         fingerprints_version: str | None = None,
-        rules_version: str = RULES_VERSION,
+        rules_version: str | None = None,
         confirmed: bool | None = None,
     ) -> Verdict:
         """A :class:`Verdict` about this measurement; ``blocking`` and the MAT flags follow
         from ``outcome``/``layer``/``mechanism``; ``confirmed`` defaults to "a fingerprint
-        matched" (pass False for matches that do not confirm in this country)."""
+        matched" (pass False for matches that do not confirm in this country).
+        ``rules_version`` defaults to the version of the family declaring ``rule_id``
+        (``pipeline.rules``; KeyError for a rule id no family declares)."""
+        if rules_version is None:
+            rules_version = family_of(rule_id).version
         anomaly, confirmed_by_fp, failure = mat_flags(outcome, fingerprints)
         confirmed = confirmed_by_fp if confirmed is None else (confirmed and confirmed_by_fp)
         meta = self.meta

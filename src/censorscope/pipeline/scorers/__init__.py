@@ -3,8 +3,9 @@
 Importing this package registers every scorer with
 ``censorscope.pipeline.analyze.registry`` (``register(test_name)``) and the claims of their
 evidence with ``censorscope.pipeline.evidence`` (:mod:`.claims`); :data:`SCORERS` maps the
-test names to them for direct use. Rules are data (:mod:`.rules`, version
-:data:`SCORER_RULES_VERSION`); docs/analysis.md describes each scorer.
+test names to them for direct use. Rules are data: each module's family in
+``censorscope.pipeline.rules`` (``MESSAGING``, ``CIRCUMVENTION``, ``PROBES``, ``MIDDLEBOX``,
+``FALLBACK``), each with its version; docs/analysis.md describes each scorer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from censorscope.pipeline.analyze.subject import Subject
 from . import circumvention, messaging, middlebox, probes
 from . import claims as claims  # registers the claims of the scorers' evidence
 from .fallback import FALLBACK_TEST_NAMES, score_fallback
-from .rules import SCORER_RULES, SCORER_RULES_BY_ID, SCORER_RULES_VERSION, ScorerRule
 
 if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
@@ -26,10 +26,6 @@ if TYPE_CHECKING:
 __all__ = [
     "FALLBACK_TEST_NAMES",
     "SCORERS",
-    "SCORER_RULES",
-    "SCORER_RULES_BY_ID",
-    "SCORER_RULES_VERSION",
-    "ScorerRule",
     "score_fallback",
 ]
 

@@ -18,11 +18,12 @@ from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
 from censorscope.pipeline.evidence import say
+from censorscope.pipeline.rules import CIRCUMVENTION
 
 from .support import (
+    Decider,
     Failure,
     answered,
-    decide,
     describe_failure,
     dominant,
     interference,
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["TorTarget", "bootstrapped", "riseup_rows", "score_meek", "score_openvpn",
            "score_psiphon", "score_riseupvpn", "score_tor", "score_tor_bootstrap",
            "tor_targets"]
+
+decide = Decider(CIRCUMVENTION)
 
 
 def _tor_target_failure(target: Mapping[str, Any]) -> tuple[Failure | None, str]:

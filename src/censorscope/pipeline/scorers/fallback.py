@@ -13,13 +13,16 @@ from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
 from censorscope.pipeline.evidence import say
+from censorscope.pipeline.rules import FALLBACK
 
-from .support import decide, probe_rows, row_failure
+from .support import Decider, probe_rows, row_failure
 
 if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
 
 __all__ = ["FALLBACK_TEST_NAMES", "score_fallback"]
+
+decide = Decider(FALLBACK)
 
 FALLBACK_TEST_NAMES: Final = (
     "dns_consistency", "http_requests", "http_host", "multi_protocol_traceroute",

@@ -16,12 +16,13 @@ from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
 from censorscope.pipeline.evidence import say
+from censorscope.pipeline.rules import MESSAGING
 
 from .support import (
+    Decider,
     Failure,
     answered,
     connected,
-    decide,
     describe_failure,
     dominant,
     probe_rows,
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["facebook_rows", "score_facebook_messenger", "score_signal", "score_telegram",
            "score_whatsapp", "signal_rows", "status_codes", "telegram_rows", "whatsapp_rows"]
+
+decide = Decider(MESSAGING)
 
 # Telegram's data-centre networks (AS62041/AS59930/AS62014/AS211157 announcements)
 _TELEGRAM_NETS: Final = tuple(ipaddress.ip_network(n) for n in (

@@ -19,14 +19,17 @@ from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
 from censorscope.pipeline.evidence import say
 from censorscope.pipeline.fingerprints import body_text
+from censorscope.pipeline.rules import MIDDLEBOX
 
-from .support import decide, key_found, raw_needed, test_keys
+from .support import Decider, key_found, raw_needed, test_keys
 
 if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
 
 __all__ = ["HeaderEcho", "first_line", "header_echo", "hirl_differences", "score_hhfm",
            "score_hirl"]
+
+decide = Decider(MIDDLEBOX)
 
 
 def _sent_headers(request: dict[str, Any]) -> dict[str, str]:

@@ -15,11 +15,12 @@ from censorscope.model.verdict import Verdict
 from censorscope.pipeline.analyze.registry import register
 from censorscope.pipeline.analyze.subject import Subject
 from censorscope.pipeline.evidence import say
+from censorscope.pipeline.rules import PROBES
 
 from .support import (
+    Decider,
     Failure,
     answered,
-    decide,
     describe_failure,
     dominant,
     interference,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["browser_name", "lookup_result", "score_browser_web", "score_dnscheck",
            "score_speed", "score_stun", "score_urlgetter"]
+
+decide = Decider(PROBES)
 
 
 def _failure_verdict(subject: Subject, ctx: AnalysisContext, prefix: str, failure: Failure,

@@ -1,6 +1,6 @@
 """Scorer support: what every scorer shares. The probe's observation rows, failure →
 mechanism, the evidence about one row (its failure, its connect; claims in :mod:`.claims`),
-and :func:`decide` (rule id → :class:`Verdict`).
+and :class:`Decider` (rule id → :class:`Verdict`, for the scorers of one rule family).
 
 Scorers recompute from the observation rows (``tcp_connect``, ``tls_handshakes``,
 ``requests``, ``queries`` as the observe stage merged them), which exist for stored
@@ -15,6 +15,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -24,18 +25,17 @@ from censorscope.model.rows import ObservationRow
 from censorscope.model.verdict import LAYERS, Layer, LayerVerdict, Verdict
 from censorscope.pipeline.analyze.subject import Subject
 from censorscope.pipeline.evidence import say
-
-from .rules import SCORER_RULES_BY_ID, SCORER_RULES_VERSION
+from censorscope.pipeline.rules import RuleFamily
 
 if TYPE_CHECKING:
     from censorscope.pipeline.analyze.context import AnalysisContext
 
 __all__ = [
     "MISSING",
+    "Decider",
     "Failure",
     "answered",
     "connected",
-    "decide",
     "describe_failure",
     "dominant",
     "endpoint",
@@ -292,24 +292,34 @@ def url_host(url: str | None) -> str | None:
     return host.lower() if host else None
 
 
-def decide(subject: Subject, ctx: AnalysisContext | None, rule_id: str, *,
-           failure: Failure | None = None, evidence: Sequence[Evidence] = (),
-           fingerprints: Sequence[str] = ()) -> Verdict:
-    """The verdict of ``rule_id``: outcome from the rule table; a ``"*"`` layer or mechanism
-    from ``failure``. One :class:`LayerVerdict` for the deciding layer."""
-    rule = SCORER_RULES_BY_ID[rule_id]
-    layer: Layer | None
-    if rule.layer == "*":
-        layer = failure[0] if failure else None
-    else:
-        layer = rule.layer if rule.layer in LAYERS else None  # type: ignore[assignment]
-    mech = rule.mechanism
-    if mech == "*":
-        mech = mechanism(failure[0], failure[1]) if failure else None
-    items = tuple(evidence)
-    layers = (LayerVerdict(layer, rule.outcome, mech, rule_id, items),) if layer else ()
-    version = ctx.fingerprints_version if ctx is not None else None
-    return subject.verdict(rule.outcome, rule_id=rule_id, layer=layer, mechanism=mech,
-                           evidence=items, layers=layers,
-                           fingerprints=tuple(fingerprints), fingerprints_version=version,
-                           rules_version=SCORER_RULES_VERSION)
+@dataclass(frozen=True)
+class Decider:
+    """``decide(subject, ctx, rule_id, …)`` for the scorers of one rule family: each scorer
+    module binds one (``decide = Decider(MESSAGING)``), so it can conclude only with its
+    family's rules (and those the family shares) and its verdicts carry its family's
+    version."""
+
+    family: RuleFamily
+
+    def __call__(self, subject: Subject, ctx: AnalysisContext | None, rule_id: str, *,
+                 failure: Failure | None = None, evidence: Sequence[Evidence] = (),
+                 fingerprints: Sequence[str] = ()) -> Verdict:
+        """The verdict of ``rule_id``: outcome from the rule table; a ``"*"`` layer or
+        mechanism from ``failure``. One :class:`LayerVerdict` for the deciding layer."""
+        rule = self.family.rule(rule_id)
+        assert rule.outcome is not None, rule_id
+        layer: Layer | None
+        if rule.layer == "*":
+            layer = failure[0] if failure else None
+        else:
+            layer = rule.layer
+        mech = rule.mechanism
+        if mech == "*":
+            mech = mechanism(failure[0], failure[1]) if failure else None
+        items = tuple(evidence)
+        layers = (LayerVerdict(layer, rule.outcome, mech, rule_id, items),) if layer else ()
+        version = ctx.fingerprints_version if ctx is not None else None
+        return subject.verdict(rule.outcome, rule_id=rule_id, layer=layer, mechanism=mech,
+                               evidence=items, layers=layers,
+                               fingerprints=tuple(fingerprints), fingerprints_version=version,
+                               rules_version=self.family.version)
