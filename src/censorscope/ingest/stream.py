@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import gc
 import marshal
-import multiprocessing
 import os
 import pickle
 import signal
@@ -48,11 +47,10 @@ import tempfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -70,6 +68,9 @@ from censorscope.pipeline.observe import (
 
 from .readers import UnsupportedFormat, expand_paths, is_gzip, read_records
 from .uid import measurement_uid
+
+if TYPE_CHECKING:  # imported where the workers start (--jobs 1 never needs them)
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 __all__ = ["LAB_RANGES", "ContextSettings", "Listener", "Scored", "default_jobs",
            "scoring_raw", "stream"]
@@ -224,8 +225,10 @@ def _unwrap(obj: Any) -> tuple[Any, str | None, bool]:
 
 
 def learn_chunk(records: list[Record], ctx: AnalysisContext, *, spill: bool,
-                keep_raw: bool = True) -> Pass1:
-    """Pass 1 over ``records``: rows + scoring raw of every measurement, facts into ``ctx``."""
+                keep_raw: bool = True, body_sha1: bool = True) -> Pass1:
+    """Pass 1 over ``records``: rows + scoring raw of every measurement, facts into ``ctx``.
+    ``body_sha1`` False: the rows are only scored (never returned), so the response bodies'
+    SHA-1, which no analysis reads, is not computed."""
     entries: list[Entry] = []
     uids: list[str] = []
     problems: list[Problem] = []
@@ -255,7 +258,7 @@ def learn_chunk(records: list[Record], ctx: AnalysisContext, *, spill: bool,
                                            archive_offset=offset, archive_length=len(data))
                 else:
                     meta = measurement_row(msm, uid)
-                observations = observe(msm, uid)
+                observations = observe(msm, uid, body_sha1=body_sha1)
                 learn(meta, observations)
                 raw: dict[str, Any] | Locator | None = None
                 if not keep_raw:
@@ -458,11 +461,11 @@ def _spill_write(spill_dir: str, blob: bytes) -> Locator:
     return _W["spill_path"], offset, len(blob)
 
 
-def _worker_learn(task: list[Record] | JsonlRange, keep_raw: bool, spill_dir: str | None
-                  ) -> Pass1:
+def _worker_learn(task: list[Record] | JsonlRange, keep_raw: bool, spill_dir: str | None,
+                  body_sha1: bool = True) -> Pass1:
     ctx = _W["settings"].context()
     result = learn_chunk(_records_of(task), ctx, spill=spill_dir is not None,
-                         keep_raw=keep_raw)
+                         keep_raw=keep_raw, body_sha1=body_sha1)
     if spill_dir is not None:  # the rows stay here, on disk: only where they are goes back
         assert isinstance(result.spill, bytes)
         result = result._replace(spill=_spill_write(spill_dir, result.spill))
@@ -486,6 +489,9 @@ def _worker_score(at: Locator, skip: frozenset[int], facts_path: str, rows: bool
 def _pool(jobs: int, settings: ContextSettings) -> ProcessPoolExecutor:
     """``jobs`` workers forked by a forkserver preloaded with this module (a worker that
     dies makes the pool broken, and the run fails, instead of being respawned forever)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     mp = multiprocessing.get_context("forkserver")
     mp.set_forkserver_preload(["censorscope.ingest.stream"])
     return ProcessPoolExecutor(jobs, mp_context=mp, initializer=_worker_init,
@@ -658,15 +664,18 @@ def _run(paths: Iterable[str], ctx: AnalysisContext, pool: Any, window: int, *, 
          listener: Listener, tmp: str, settings: ContextSettings | None) -> Iterator[list[Scored]]:
     sizes: deque[int] = deque()
     names: dict[int, str] = {}  # file index → path
+    # rows that are only scored (not returned) need no body SHA-1
+    body_sha1 = rows or not score_it
 
     def tasks() -> Iterator[tuple[Any, ...]]:
         for task in _read_chunks(paths, listener, pool is not None, names):
             sizes.append(sum(len(r[5]) for r in task) if isinstance(task, list)
                          else task[3] - task[2])
-            yield (task, score_it, tmp if score_it else None) if pool is not None else (task,)
+            yield (task, score_it, tmp if score_it else None, body_sha1) if pool is not None \
+                else (task,)
 
     def local_learn(chunk: list[Record]) -> Pass1:
-        return learn_chunk(chunk, ctx, spill=score_it, keep_raw=score_it)
+        return learn_chunk(chunk, ctx, spill=score_it, keep_raw=score_it, body_sha1=body_sha1)
 
     fn: Callable[..., Pass1] = _worker_learn if pool is not None else local_learn
     # the spilled chunks: (where, positions to skip), in input order

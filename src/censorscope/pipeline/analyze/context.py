@@ -111,21 +111,25 @@ def learnt_facts(observations: Sequence[ObservationRow]) -> LearntFacts:
     ok: set[tuple[str, str]] = set()
     answers: set[tuple[str, str]] = set()
     ctrl_resolved: set[str] = set()
+    not_probe: list[ObservationRow] = []  # handshakes judged once ctrl_resolved is complete
     for obs in observations:
-        if obs.origin == "control" and obs.dns_answer and obs.ip and obs.port is None:
+        origin = obs.origin
+        if origin == "control" and obs.dns_answer and obs.ip and obs.port is None:
             ctrl_resolved.add(obs.ip)
             if obs.hostname:
                 answers.add((ascii_name(obs.hostname), obs.ip))
-    for obs in observations:
         if not obs.tls_success or not obs.ip or not obs.tls_server_name:
             continue
-        name = ascii_name(obs.tls_server_name)
-        if obs.origin == "probe":
-            ok.add((obs.ip, name))
+        if origin == "probe":
+            pair = (obs.ip, ascii_name(obs.tls_server_name))
+            ok.add(pair)
             if obs.tls_no_verify is not True:
-                valid.add((obs.ip, name))
-        elif obs.ip in ctrl_resolved:
-            valid.add((obs.ip, name))
+                valid.add(pair)
+        else:
+            not_probe.append(obs)
+    for obs in not_probe:
+        if obs.ip in ctrl_resolved:
+            valid.add((obs.ip, ascii_name(obs.tls_server_name)))
     return LearntFacts(frozenset(valid), frozenset(ok), frozenset(answers))
 
 

@@ -82,8 +82,22 @@ def _int(text: str | None) -> int | None:
 
 
 def _csv_rows(data: bytes) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-    return [{k.strip(): (v or "") for k, v in row.items() if k is not None} for row in reader]
+    """The rows as header → value (what ``csv.DictReader`` gives, keys stripped, a missing
+    value ""; blank lines skipped, values beyond the header dropped)."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    header = next(reader, None)
+    if header is None:
+        return []
+    keys = [k.strip() for k in header]
+    out: list[dict[str, str]] = []
+    for row in reader:
+        if not row:
+            continue
+        values = dict(zip(keys, row, strict=False))
+        for k in keys[len(row):]:
+            values[k] = ""
+        out.append(values)
+    return out
 
 
 def _ooni_rows(data: bytes, kind: str, source: Source = "ooni") -> list[Fingerprint]:

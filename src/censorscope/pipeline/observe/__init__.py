@@ -38,10 +38,13 @@ __all__ = [
 ]
 
 
-def observe(msm: dict[str, Any], measurement_uid: str) -> list[ObservationRow]:
-    """All observation rows of ``msm``: the probe's, then the control's (web_connectivity)."""
+def observe(msm: dict[str, Any], measurement_uid: str, *, body_sha1: bool = True
+            ) -> list[ObservationRow]:
+    """All observation rows of ``msm``: the probe's, then the control's (web_connectivity).
+    ``body_sha1`` False: rows only to be scored, without the response bodies' SHA-1 (which
+    no analysis reads; stored rows keep it)."""
     test_keys = msm.get("test_keys")
-    rows = probe_observations(measurement_uid, test_keys)
+    rows = probe_observations(measurement_uid, test_keys, body_sha1=body_sha1)
     domain = input_and_domain(msm.get("input"))[1]
     rows.extend(control_observations(measurement_uid, test_keys, domain, start_idx=len(rows)))
     return rows

@@ -11,7 +11,7 @@ from typing import Any
 
 from censorscope.model.rows import ObservationRow, make_observation
 
-from .probe_observations import as_text, bogon, split_address
+from .probe_observations import address_parts, as_text, bogon
 
 __all__ = ["control_observations"]
 
@@ -32,7 +32,7 @@ def control_observations(measurement_uid: str, test_keys: Any, hostname: str | N
     for address, result in (tcp.items() if isinstance(tcp, dict) else ()):
         if not isinstance(result, dict):
             continue
-        ip, port = split_address(address)
+        ip, port = address_parts(address)
         status = result.get("status")
         row: dict[str, Any] | None = {
                "ip": ip, "port": port, "ip_is_bogon": bogon(ip),
@@ -47,13 +47,13 @@ def control_observations(measurement_uid: str, test_keys: Any, hostname: str | N
             continue
         row = by_address.get(address)
         if row is None:
-            ip, port = split_address(address)
+            ip, port = address_parts(address)
             row = {"ip": ip, "port": port, "ip_is_bogon": bogon(ip)}
             rows.append(row)
         status = result.get("status")
-        row.update({"tls_server_name": as_text(result.get("server_name")),
-                    "tls_failure": as_text(result.get("failure")),
-                    "tls_success": status if isinstance(status, bool) else None})
+        row["tls_server_name"] = as_text(result.get("server_name"))
+        row["tls_failure"] = as_text(result.get("failure"))
+        row["tls_success"] = status if isinstance(status, bool) else None
     dns = control.get("dns")
     if isinstance(dns, dict):
         addrs = [a for a in (dns.get("addrs") or ()) if isinstance(a, str)]

@@ -74,8 +74,10 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _body(body: Any) -> tuple[int | None, str | None, str | None, bytes | None]:
-    """(length, sha1 hex, title, raw bytes) of a body; ``body_facts`` plus the bytes."""
+def _body(body: Any, digest: bool = True
+          ) -> tuple[int | None, str | None, str | None, bytes | None]:
+    """(length, sha1 hex, title, raw bytes) of a body; ``body_facts`` plus the bytes
+    (``digest`` False: no SHA-1, None in its place)."""
     if body is None:
         return None, None, None, None
     if isinstance(body, dict):
@@ -89,7 +91,7 @@ def _body(body: Any) -> tuple[int | None, str | None, str | None, bytes | None]:
         title = page_title(body)
     else:
         return None, None, None, None
-    return len(raw), hashlib.sha1(raw).hexdigest(), title or None, raw
+    return len(raw), hashlib.sha1(raw).hexdigest() if digest else None, title or None, raw
 
 
 def body_facts(body: Any) -> tuple[int | None, str | None, str | None]:
@@ -161,6 +163,21 @@ def bogon(ip: str | None) -> bool | None:
     return known
 
 
+_ADDRESS_CACHE: dict[str, tuple[str | None, int | None]] = {}
+
+
+def address_parts(address: Any) -> tuple[str | None, int | None]:
+    """``split_address`` memoised for text (the same endpoints recur in every record)."""
+    if type(address) is not str:
+        return split_address(address)
+    known = _ADDRESS_CACHE.get(address)
+    if known is None:
+        if len(_ADDRESS_CACHE) > 200_000:
+            _ADDRESS_CACHE.clear()
+        known = _ADDRESS_CACHE[address] = split_address(address)
+    return known
+
+
 def as_text(value: Any) -> str | None:
     """Text as the str columns want it: None stays None, ``false`` (old "no failure") is None."""
     if value is None or type(value) is str:
@@ -175,21 +192,26 @@ def _host_of(url: Any) -> str | None:
         return None
     rest = url.split("://", 1)[1]
     host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
-    return split_address(host)[0] if host else host
+    return address_parts(host)[0] if host else host
 
 
 def _tcp_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
+    append = rows.append
     for entry in _entries(test_keys.get("tcp_connect")):
         if not isinstance(entry, dict):
             continue
-        status = entry.get("status")
-        st: dict[str, Any] = status if isinstance(status, dict) else {}
-        ip = as_text(entry.get("ip"))
-        rows.append({
-            "transaction_id": _int(entry.get("transaction_id")),
-            "ip": ip, "port": _port(entry.get("port")), "ip_is_bogon": bogon(ip),
-            "tcp_success": bool(st.get("success")) if "success" in st else None,
-            "tcp_failure": as_text(st.get("failure")), "tcp_t": _num(entry.get("t")),
+        get = entry.get
+        status = get("status")
+        if isinstance(status, dict):
+            success = bool(status.get("success")) if "success" in status else None
+            failure = as_text(status.get("failure"))
+        else:
+            success = failure = None
+        ip = as_text(get("ip"))
+        append({
+            "transaction_id": _int(get("transaction_id")),
+            "ip": ip, "port": _port(get("port")), "ip_is_bogon": bogon(ip),
+            "tcp_success": success, "tcp_failure": failure, "tcp_t": _num(get("t")),
         })
 
 
@@ -237,26 +259,26 @@ def _tls_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
     for hs in handshakes:
         if not isinstance(hs, dict):
             continue
-        tid = _int(hs.get("transaction_id"))
-        ip, port = split_address(hs.get("address"))
+        get = hs.get
+        tid = _int(get("transaction_id"))
+        ip, port = address_parts(get("address"))
         row = _first_without(by_tid.get(tid, ()) if tid is not None else (), "tls_t")
         if row is None and ip:
             row = _first_without(by_address.get((ip, port), ()), "tls_t")
         if row is None:
             row = {"transaction_id": tid, "ip": ip, "port": port, "ip_is_bogon": bogon(ip)}
             rows.append(row)
-        certs = hs.get("peer_certificates")
-        failure = as_text(hs.get("failure"))
-        row.update({
-            "tls_server_name": as_text(hs.get("server_name")),
-            "tls_version": as_text(hs.get("tls_version")),
-            "tls_cipher_suite": as_text(hs.get("cipher_suite")), "tls_failure": failure,
-            "tls_success": failure is None,
-            "tls_no_verify": hs.get("no_tls_verify") if isinstance(
-                hs.get("no_tls_verify"), bool) else None,
-            "tls_cert_chain_length": len(certs) if isinstance(certs, list) else None,
-            "tls_t": _num(hs.get("t")),
-        })
+        certs = get("peer_certificates")
+        failure = as_text(get("failure"))
+        no_verify = get("no_tls_verify")
+        row["tls_server_name"] = as_text(get("server_name"))
+        row["tls_version"] = as_text(get("tls_version"))
+        row["tls_cipher_suite"] = as_text(get("cipher_suite"))
+        row["tls_failure"] = failure
+        row["tls_success"] = failure is None
+        row["tls_no_verify"] = no_verify if isinstance(no_verify, bool) else None
+        row["tls_cert_chain_length"] = len(certs) if isinstance(certs, list) else None
+        row["tls_t"] = _num(get("t"))
         if tid is not None and tid in events:
             reads, writes, rbytes, wbytes, last = events[tid]
             row.update({
@@ -284,7 +306,7 @@ def _first_without(candidates: Iterable[Row], key: str) -> Row | None:
     return None
 
 
-def _http_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
+def _http_rows(test_keys: dict[str, Any], rows: list[Row], digest: bool = True) -> None:
     requests = _entries(test_keys.get("requests"))
     # the rows there before (the ones this adds have HTTP facts, so they never match)
     by_tid = _index(rows, "transaction_id") if requests else {}
@@ -294,14 +316,14 @@ def _http_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
         tid = _int(tx.get("transaction_id"))
         row = _first_without(by_tid.get(tid, ()) if tid is not None else (), "http_t")
         if row is None:
-            ip, port = split_address(tx.get("address"))
+            ip, port = address_parts(tx.get("address"))
             row = {"transaction_id": tid, "ip": ip, "port": port, "ip_is_bogon": bogon(ip)}
             rows.append(row)
         req_raw, resp_raw = tx.get("request"), tx.get("response")
         req: dict[str, Any] = req_raw if isinstance(req_raw, dict) else {}
         resp: dict[str, Any] = resp_raw if isinstance(resp_raw, dict) else {}
         body = resp.get("body")
-        length, sha1, title, raw = _body(body)
+        length, sha1, title, raw = _body(body, digest)
         failure = as_text(tx.get("failure"))
         url = req.get("url") if isinstance(req.get("url"), str) else None
         row.update({
@@ -380,15 +402,17 @@ def _dns_rows(test_keys: dict[str, Any], rows: list[Row]) -> None:
             row["hostname"] = row["tls_server_name"]
 
 
-def probe_observations(measurement_uid: str, test_keys: Any, start_idx: int = 0
-                       ) -> list[ObservationRow]:
-    """Observation rows (origin ``probe``) of ``test_keys``; empty if it is not a dict."""
+def probe_observations(measurement_uid: str, test_keys: Any, start_idx: int = 0, *,
+                       body_sha1: bool = True) -> list[ObservationRow]:
+    """Observation rows (origin ``probe``) of ``test_keys``; empty if it is not a dict.
+    ``body_sha1`` False leaves ``http_response_body_sha1`` None (no analysis reads it: for
+    rows that are only scored, never stored)."""
     if not isinstance(test_keys, dict):
         return []
     rows: list[Row] = []
     _tcp_rows(test_keys, rows)
     _tls_rows(test_keys, rows)
-    _http_rows(test_keys, rows)
+    _http_rows(test_keys, rows, body_sha1)
     _dns_rows(test_keys, rows)
     return [make_observation(measurement_uid, start_idx + i, "probe", row)
             for i, row in enumerate(rows)]
