@@ -86,6 +86,32 @@ MIN_PARALLEL_BYTES = 2 * CHUNK_BYTES
 LAZY_RAW_BYTES = 32 << 10
 
 
+_HEAP_KEPT: list[bool] = []
+
+
+def _keep_heap() -> None:
+    """Let glibc's malloc keep freed memory for the next chunk (once per process).
+
+    Chunk after chunk the engine allocates then frees the same few MiB (a chunk's lines,
+    their decoded measurements, rows and spill); by default glibc hands the top of the heap
+    back to the kernel each time and page-faults it in again for the next chunk (3,000 real
+    Web Connectivity lines: 134,000 faults, ~0.2 s of system time, ~10 % of ``analyze``).
+    Allocations below 32 MiB come from the heap and up to 64 MiB of free heap is kept
+    (the peak RSS is unchanged: it is the memory the engine uses at its peak anyway). A
+    no-op where malloc has no ``mallopt`` (not glibc)."""
+    if _HEAP_KEPT:
+        return
+    _HEAP_KEPT.append(True)
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, ImportError):
+        return
+    mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+    mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
+
+
 def default_jobs() -> int:
     """The cores this process may run on."""
     try:
@@ -418,6 +444,7 @@ _W: dict[str, Any] = {}
 def _worker_init(settings: ContextSettings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     gc.disable()
+    _keep_heap()
     _W["settings"] = settings
     _W["tasks"] = 0
 
@@ -636,6 +663,7 @@ def stream(
     listener = listener or Listener()
     paths = list(paths)
     jobs = max(1, jobs)
+    _keep_heap()
     if jobs > 1 and _input_bytes(paths) < MIN_PARALLEL_BYTES:
         jobs = 1  # a small input: starting workers would cost more than they save
     if jobs > 1 and settings is None:
