@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import time
 
 from censorscope.archive.spool import Position, SpoolWriter
 from censorscope.archive.threads import finish_in_thread
@@ -35,6 +37,10 @@ class GroupCommitSpool:
         self.committed = asyncio.Event()  # set after each durable batch (for the feeder)
         self.batches = 0
         self._task: asyncio.Task[None] | None = None
+        # the last write's outcome (for /health): None after a durable batch, else the error
+        self.last_error: str | None = None
+        self.last_write_at: float | None = None  # wall-clock time of the last attempt
+        self.failures = 0
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._flusher())
@@ -72,11 +78,17 @@ class GroupCommitSpool:
                             self.writer.append, [frame for frame, _ in batch]
                         )
                     except OSError as exc:
+                        self.failures += 1
+                        self.last_write_at = time.time()
+                        name = errno.errorcode.get(exc.errno or 0, "EIO")
+                        self.last_error = f"{name}: {exc.strerror or exc}"
                         for _frame, fut in batch:
                             if not fut.done():
                                 fut.set_exception(SpoolWriteError(exc.errno, str(exc)))
                         continue
                 self.batches += 1
+                self.last_write_at = time.time()
+                self.last_error = None
                 for (_frame, fut), pos in zip(batch, positions, strict=True):
                     if not fut.done():
                         fut.set_result(pos)

@@ -98,15 +98,20 @@ class SpoolWriter:
 
     def _open(self, recover: bool) -> None:
         path = self.spool.segment_path(self.segment)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-        if recover:
-            self.end = self.spool.valid_end(self.segment)
-            if os.fstat(self._fd).st_size != self.end:
-                os.ftruncate(self._fd, self.end)
-                os.fsync(self._fd)
-        else:
-            self.end = 0
-            fsync_dir(self.spool.path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            if recover:
+                end = self.spool.valid_end(self.segment)
+                if os.fstat(fd).st_size != end:
+                    os.ftruncate(fd, end)
+                    os.fsync(fd)
+            else:
+                end = 0
+                fsync_dir(self.spool.path)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self.end = fd, end
 
     @property
     def position(self) -> Position:
@@ -141,10 +146,14 @@ class SpoolWriter:
     def rotate(self) -> int:
         """Close the current segment and start the next one; the closed segment's number."""
 
-        closed = self.segment
-        os.close(self._fd)
+        closed, old_fd, old_end = self.segment, self._fd, self.end
         self.segment += 1
-        self._open(recover=False)
+        try:
+            self._open(recover=False)
+        except BaseException:  # (disk full, read-only): keep appending to the current one
+            self.segment, self._fd, self.end = closed, old_fd, old_end
+            raise
+        os.close(old_fd)
         return closed
 
     def close(self) -> None:

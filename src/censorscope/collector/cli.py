@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -13,7 +15,12 @@ import click
 
 from censorscope.serve import Limits
 
-__all__ = ["collector"]
+__all__ = ["EXIT_IO_ERROR", "EXIT_OK", "EXIT_START_FAILED", "collector"]
+
+EXIT_OK = 0  # stopped on SIGTERM/SIGINT: store fed, spool sealed
+EXIT_START_FAILED = 1  # could not start (archive in use or unwritable, port taken): one line
+EXIT_IO_ERROR = 74  # (EX_IOERR) stopped, but feeding or sealing hit an I/O error: the spool
+# keeps every acknowledged measurement and the next start feeds and seals it
 
 
 @click.group()
@@ -41,13 +48,27 @@ def _token(token_file: Path | None) -> str | None:
               help="Seconds between seals of the spool into cans (0 = only at stop).")
 @click.option("--max-body", default=16 * 1024 * 1024, show_default=True, type=int,
               help="Largest request body, compressed or not (bytes).")
+@click.option("--max-connections", default=1024, show_default=True, type=int,
+              help="Connections served at once (503 beyond).")
+@click.option("--max-connections-per-source", default=256, show_default=True, type=int,
+              help="Connections from one client address (429 beyond).")
+@click.option("--max-buffered", default=256 * 1024 * 1024, show_default=True, type=int,
+              help="Request body bytes held at once, all clients (503 beyond).")
+@click.option("--max-buffered-per-source", default=32 * 1024 * 1024, show_default=True,
+              type=int, help="Request body bytes held at once from one address (429 beyond).")
 @click.option("--collector-id", default=1, show_default=True, type=int)
 @click.option("-v", "--verbose", is_flag=True)
 def serve(archive: Path, host: str, port: int, store_url: str | None,
           admin_token_file: Path | None, seal_interval: float, max_body: int,
-          collector_id: int, verbose: bool) -> None:
-    """Serve POST /report, /report/{id}, /report/{id}/close and /api/v1/submit_measurement."""
+          max_connections: int, max_connections_per_source: int, max_buffered: int,
+          max_buffered_per_source: int, collector_id: int, verbose: bool) -> None:
+    """Serve POST /report, /report/{id}, /report/{id}/close and /api/v1/submit_measurement.
 
+    Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 if it could not start, 74 if the
+    stop met an I/O error (disk full, read-only file system; every acknowledged measurement
+    is in the spool, and the next start feeds and seals it)."""
+
+    from censorscope.archive.live import ArchiveBusyError
     from censorscope.collector.server import Collector, CollectorConfig
     from censorscope.collector.sink import open_sink
 
@@ -56,13 +77,21 @@ def serve(archive: Path, host: str, port: int, store_url: str | None,
     config = CollectorConfig(
         archive=archive, host=host, port=port, admin_token=_token(admin_token_file),
         collector_id=collector_id, seal_interval=seal_interval,
-        limits=Limits(max_body=max_body),
+        limits=Limits(max_body=max_body, max_connections=max_connections,
+                      max_connections_per_source=max_connections_per_source,
+                      max_buffered=max_buffered,
+                      max_buffered_per_source=max(max_buffered_per_source, max_body)),
     )
+    _raise_file_limit(max_connections + 256)
 
-    async def run() -> None:
+    async def run() -> int:
         sink = open_sink(store_url) if store_url else None
         app = Collector(config, sink)
-        await app.start()
+        try:
+            await app.start()
+        except (OSError, ArchiveBusyError) as exc:
+            await app.stop()
+            raise click.ClickException(f"cannot start: {exc}") from None
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -71,8 +100,20 @@ def serve(archive: Path, host: str, port: int, store_url: str | None,
         sys.stdout.flush()
         await stop.wait()
         await app.stop()
+        return EXIT_IO_ERROR if app.stop_errors else EXIT_OK
 
-    asyncio.run(run())
+    sys.exit(asyncio.run(run()))
+
+
+def _raise_file_limit(want: int) -> None:
+    """Lift the soft open-file limit towards ``want`` (every connection is a descriptor; at
+    the limit ``accept`` fails and asyncio stops accepting for a second)."""
+
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < want:
+            target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, target), hard))
 
 
 @collector.command()

@@ -68,10 +68,12 @@ class CollectorService:
     def __init__(
         self, archive: LiveArchive, config: ServiceConfig,
         seal: Callable[[], Awaitable[int]] | None = None,
+        health: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
     ) -> None:
         self.archive = archive
         self.config = config
         self._seal = seal
+        self._health = health
         self.refused = 0
         self.discarded = 0
 
@@ -86,10 +88,13 @@ class CollectorService:
 
     async def _route(self, request: Request) -> tuple[int, Any]:
         path = request.path
-        if path in ("/", "/health"):
+        if path == "/":
             self._method(request, "GET")
             return 200, {"service": "censorscope-collector", "version": __version__,
                          "status": "ok"}
+        if path == "/health":
+            self._method(request, "GET")
+            return self._health_report()
         if path == "/report":
             self._method(request, "POST")
             return 200, self._open_report(self._json(request))
@@ -118,6 +123,18 @@ class CollectorService:
             return await self._submit(validate_report_submission(match.group(1),
                                                                  self._json(request)))
         raise CollectorError(404, "not_found", f"no such endpoint {path[:100]!r}")
+
+    def _health_report(self) -> tuple[int, Any]:
+        """200 ``{service, version, status: "ok", spool, feeder, …}``, or 503 with the same
+        fields, ``status: "failing"`` and the error envelope's ``error`` naming the problem."""
+
+        healthy, report = self._health() if self._health is not None else (True, {})
+        payload: dict[str, Any] = {"service": "censorscope-collector", "version": __version__,
+                                   "status": "ok" if healthy else "failing", **report}
+        if healthy:
+            return 200, payload
+        message = "; ".join(report.get("problems", [])) or "unhealthy"
+        return 503, {"error": {"code": 503, "message": message}, **payload}
 
     @staticmethod
     def _method(request: Request, allowed: str) -> None:
@@ -153,8 +170,9 @@ class CollectorService:
             )
         except SpoolWriteError as exc:
             LOG.error("spool write failed: %s", exc)
-            raise CollectorError(503, "storage_unavailable",
-                                 "the measurement could not be stored; retry later") from None
+            raise CollectorError(
+                503, "storage_unavailable", "the measurement could not be stored; retry later",
+                headers=(("Retry-After", str(self.config.limits.retry_after)),)) from None
         return 200, {"measurement_uid": uid, "report_id": submission.report_id,
                      "verification_status": "unverified", "error": None}
 

@@ -14,6 +14,9 @@ answers requests the same way:
   a length), any other coding 501, together with ``Content-Length`` 400; a body above
   ``max_body`` 413 (answered before the body is read, without ``100 Continue``), slow head or body
   408. No ``Content-Length`` and no ``Transfer-Encoding`` means no body (RFC 9112 §6.3).
+- :mod:`~censorscope.serve.budget`: :class:`BodyBudget`, request bytes held per client address
+  and in total (429/503 with ``Retry-After`` beyond), with per-address connection caps (429)
+  and head/idle timeouts that shrink near the connection cap (:meth:`Limits.shrink`).
 - :mod:`~censorscope.serve.errors`: :class:`HTTPError` and the one JSON error envelope
   ``{"error": {"code": <HTTP status>, "message": "<what to fix>"}}``.
 - :mod:`~censorscope.serve.response`: :class:`Response` and :func:`render_response`.
@@ -37,6 +40,7 @@ Layering: ``serve`` imports only ``model`` (and the standard library and ``orjso
 services (``control``, ``collector``, ``api``) import ``serve``, never each other's servers.
 """
 
+from censorscope.serve.budget import BodyBudget
 from censorscope.serve.errors import REASONS, HTTPError, error_body
 from censorscope.serve.limits import Limits
 from censorscope.serve.request import Request, read_request
@@ -46,6 +50,7 @@ from censorscope.serve.server import AccessRecord, HTTPServer
 __all__ = [
     "REASONS",
     "AccessRecord",
+    "BodyBudget",
     "HTTPError",
     "HTTPServer",
     "Limits",

@@ -32,6 +32,22 @@ class Limits:
     max_connections: int = 1024
     linger_timeout: float = 2.0
     linger_bytes: int = 16 * 1024 * 1024
+    max_connections_per_source: int = 256
+    max_buffered: int = 256 * 1024 * 1024
+    max_buffered_per_source: int = 32 * 1024 * 1024
+    retry_after: int = 5
+    pressure: float = 0.5
+    min_timeout: float = 1.0
+
+    def shrink(self, timeout: float, active: int) -> float:
+        """``timeout`` shrunk for ``active`` open connections (see the class docstring)."""
+
+        start = self.pressure * self.max_connections
+        if active <= start or self.max_connections <= 0:
+            return timeout
+        fill = min(1.0, (active - start) / max(1.0, self.max_connections - start))
+        floor = min(timeout, self.min_timeout)
+        return timeout - (timeout - floor) * fill
 
     @property
     def stream_limit(self) -> int:

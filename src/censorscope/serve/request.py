@@ -18,6 +18,7 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 
+from censorscope.serve.budget import BodyBudget
 from censorscope.serve.errors import HTTPError
 from censorscope.serve.limits import Limits
 
@@ -188,14 +189,55 @@ def _body_length(request: Request, limits: Limits) -> int:
     return length
 
 
+_CHUNK = 64 * 1024
+
+
+async def _read_body(reader: asyncio.StreamReader, length: int, budget: BodyBudget | None,
+                     source: str) -> bytes:
+    """``length`` bytes, charged to ``budget`` as they arrive (all released on an error)."""
+
+    if budget is None:
+        return await reader.readexactly(length)
+    if length <= _CHUNK:  # the usual case: charge it whole, read it at once
+        budget.charge(source, length)
+        try:
+            return await reader.readexactly(length)
+        except BaseException:
+            budget.release(source, length)
+            raise
+    budget.check(source, length)  # refuse early what cannot fit now
+    chunks: list[bytes] = []
+    got = 0
+    try:
+        while got < length:
+            chunk = await reader.read(min(_CHUNK, length - got))
+            if not chunk:
+                raise asyncio.IncompleteReadError(b"", length - got)
+            budget.charge(source, len(chunk))
+            got += len(chunk)
+            chunks.append(chunk)
+    except BaseException:
+        budget.release(source, got)
+        raise
+    return b"".join(chunks)
+
+
 async def read_request(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits, *,
-    first: bool,
+    first: bool, budget: BodyBudget | None = None, source: str = "",
+    head_timeout: float | None = None,
 ) -> Request | None:
     """The next request with its body, or None when the client closed the connection (or
-    stayed idle past ``idle_timeout``) between requests."""
+    stayed idle past ``idle_timeout``) between requests.
+
+    With a ``budget``, the body is charged to it for ``source`` as it arrives (429/503 with
+    ``Retry-After`` when it does not fit); the caller releases ``len(request.body)`` once the
+    request is answered. ``head_timeout`` overrides the head (first) or idle timeout.
+    """
 
     timeout = limits.head_timeout if first else limits.idle_timeout
+    if head_timeout is not None:
+        timeout = head_timeout
     try:
         async with asyncio.timeout(timeout):
             request = await _read_head(reader, limits)
@@ -208,11 +250,13 @@ async def read_request(
     length = _body_length(request, limits)
     if not length:
         return request
+    if budget is not None:
+        budget.check(source, length)  # before 100 Continue: do not invite what cannot fit
     if request.headers.get("expect", "").lower() == "100-continue":
         writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     try:
         async with asyncio.timeout(limits.body_timeout):
-            request.body = await reader.readexactly(length)
+            request.body = await _read_body(reader, length, budget, source)
     except TimeoutError:
         raise HTTPError(408, "the request body took too long", reason="timeout") from None
     except asyncio.IncompleteReadError:

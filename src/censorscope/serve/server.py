@@ -4,7 +4,10 @@
 to the service's handler and writes the :class:`Response`. An :class:`HTTPError` from the
 handler becomes the error envelope on a connection that stays usable; one from the framing
 (:func:`read_request`) is answered and the connection closed with a lingering close; anything
-else is logged and answered 500. Above ``max_connections`` a connection gets 503 at once.
+else is logged and answered 500. Above ``max_connections`` a connection gets 503 at once,
+above ``max_connections_per_source`` from one address 429 (both with ``Retry-After``). Request
+bodies are charged to a :class:`BodyBudget` (per source and in total) while they are held;
+head and idle timeouts shrink as the server nears its connection cap (:meth:`Limits.shrink`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from censorscope.serve.budget import BodyBudget
 from censorscope.serve.errors import HTTPError, error_body
 from censorscope.serve.limits import Limits
 from censorscope.serve.request import Request, read_request
@@ -87,6 +91,10 @@ class HTTPServer:
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[Any]] = set()
         self._active = 0
+        self._by_source: dict[str, int] = {}
+        self.budget = BodyBudget(limits.max_buffered, limits.max_buffered_per_source,
+                                 limits.retry_after)
+        self.refused_connections = 0
 
     @property
     def active(self) -> int:
@@ -129,16 +137,19 @@ class HTTPServer:
         assert task is not None
         self._connections.add(task)
         self._active += 1
+        peer = writer.get_extra_info("peername")
+        source = str(peer[0]) if isinstance(peer, tuple) else ""
+        from_source = self._by_source.get(source, 0) + 1
+        self._by_source[source] = from_source
         try:
             if self._active > self.limits.max_connections:
-                writer.write(self._render(503, error_body(503, "too many connections; retry "
-                                                          "later"), keep_alive=False))
-                with contextlib.suppress(OSError):
-                    await writer.drain()
-                    if writer.can_write_eof():
-                        writer.write_eof()
+                await self._refuse(writer, 503, "too many connections; retry later")
                 return
-            await self._serve(reader, writer)
+            if from_source > self.limits.max_connections_per_source:
+                await self._refuse(writer, 429, "too many connections from your address; "
+                                   "retry later")
+                return
+            await self._serve(reader, writer, source)
         except (OSError, ssl.SSLError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
@@ -147,10 +158,31 @@ class HTTPServer:
             pass
         finally:
             self._active -= 1
+            left = self._by_source[source] - 1
+            if left:
+                self._by_source[source] = left
+            else:
+                del self._by_source[source]
             self._connections.discard(task)
             writer.close()
             with contextlib.suppress(OSError, ssl.SSLError, asyncio.CancelledError):
                 await writer.wait_closed()
+
+    async def _refuse(self, writer: asyncio.StreamWriter, status: int, message: str) -> None:
+        """Answer a connection over a cap and close it, without reading anything."""
+
+        self.refused_connections += 1
+        writer.write(self._render(status, error_body(status, message), keep_alive=False,
+                                  headers=(("Retry-After", str(self.limits.retry_after)),)))
+        with contextlib.suppress(OSError):
+            await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+
+    def connections_from(self, source: str) -> int:
+        """Connections open right now from ``source`` (a client address)."""
+
+        return self._by_source.get(source, 0)
 
     def _render(self, status: int, body: bytes, *, keep_alive: bool,
                 headers: tuple[tuple[str, str], ...] = (),
@@ -158,15 +190,19 @@ class HTTPServer:
         return render_response(status, body, keep_alive=keep_alive, server=self.server_name,
                                headers=self.headers + headers, content_type=content_type)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     remote: str) -> None:
         first = True
-        peer = writer.get_extra_info("peername")
-        remote = str(peer[0]) if isinstance(peer, tuple) else ""
+        limits = self.limits
         while True:
             started = time.monotonic()
             request: Request | None = None
+            timeout = limits.shrink(limits.head_timeout if first else limits.idle_timeout,
+                                    self._active)
             try:
-                request = await read_request(reader, writer, self.limits, first=first)
+                request = await read_request(reader, writer, limits, first=first,
+                                             budget=self.budget, source=remote,
+                                             head_timeout=timeout)
             except HTTPError as exc:  # framing error: answer, then close
                 response = Response(exc.status, exc.body(), exc.headers)
                 await self._answer(writer, response, keep_alive=False)
@@ -178,16 +214,19 @@ class HTTPServer:
             keep_alive = self.keep_alive and request.keep_alive
             error: str | None = None
             try:
-                response = await self.handler(request)
-            except HTTPError as exc:
-                response = Response(exc.status, exc.body(), exc.headers)
-                error = exc.message
-            except Exception:
-                LOG.exception("unexpected error serving %s %s from %s", request.method,
-                              request.path[:100], remote)
-                response = Response(500, error_body(500, "internal error"))
-                error = "internal error"
-            await self._answer(writer, response, keep_alive=keep_alive)
+                try:
+                    response = await self.handler(request)
+                except HTTPError as exc:
+                    response = Response(exc.status, exc.body(), exc.headers)
+                    error = exc.message
+                except Exception:
+                    LOG.exception("unexpected error serving %s %s from %s", request.method,
+                                  request.path[:100], remote)
+                    response = Response(500, error_body(500, "internal error"))
+                    error = "internal error"
+                await self._answer(writer, response, keep_alive=keep_alive)
+            finally:
+                self.budget.release(remote, len(request.body))
             self._log(remote, request, response, started, error)
             if not keep_alive:
                 return
