@@ -317,11 +317,13 @@ class ControlProcess:
         self._log.close()
 
 
-def raw_http(host: str, port: int, data: bytes, timeout: float = 10.0) -> tuple[int, dict[str, str],
-                                                                                  bytes]:
-    """Send raw bytes to the control and parse its (Connection: close) answer."""
+def raw_http(host: str, port: int, data: bytes, timeout: float = 10.0, *,
+             source: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes to the control (from the address ``source``, if set) and parse its
+    (Connection: close) answer."""
 
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+    bind = (source, 0) if source is not None else None
+    with socket.create_connection((host, port), timeout=timeout, source_address=bind) as sock:
         with contextlib.suppress(OSError):
             sock.sendall(data)
         chunks = []

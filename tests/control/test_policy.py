@@ -87,15 +87,15 @@ def test_refuses_ipv6_loopback_url(strict_control: ControlProcess,
     [
         ("http://10.1.2.3/", "private"),
         ("http://192.168.1.1:8080/", "private"),
-        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local (cloud metadata)"),
         ("http://100.64.0.1/", "CGNAT (shared address space)"),
         ("http://0.0.0.0/", "unspecified"),
         ("http://224.0.0.1/", "multicast"),
         ("http://192.0.2.1/", "documentation"),
         ("http://198.18.0.1/", "benchmarking"),
         ("http://[fe80::1]/", "link-local"),
-        ("http://[fd00::1]/", "private"),
-        ("http://[::ffff:127.0.0.1]/", "IPv4-mapped"),
+        ("http://[fd00::1]/", "unique local (ULA)"),
+        ("http://[::ffff:127.0.0.1]/", "IPv4-mapped form of 127.0.0.1 (loopback)"),
     ],
 )
 def test_refuses_special_ranges(strict_control: ControlProcess, url: str, kind: str) -> None:
@@ -109,14 +109,36 @@ def test_probe_bogons_are_reported_never_dialled(
     listener: socket.socket,
     listener6: socket.socket,
 ) -> None:
-    # ok.test resolves to 127.0.0.1 (refused here); the probe also names ::1 and 10/8
+    # ok.test resolves only to 127.0.0.1 (refused here): 400 without the answer, and the
+    # probe's own endpoints (127.0.0.1, ::1, 10/8) are not dialled either
     port = listener.getsockname()[1]
     port6 = listener6.getsockname()[1]
     request = {
         "http_request": f"http://ok.test:{port}/",
         "tcp_connect": [f"127.0.0.1:{port}", f"[::1]:{port6}", "10.0.0.1:80"],
     }
-    response = post(strict_control, request)
+    err = refused(strict_control, request)
+    assert str(err).endswith(
+        "refused name ok.test: it resolves only to addresses the control does not dial "
+        "(loopback, private or other special-purpose space)")
+    assert "127.0.0.1" not in str(err)
+    assert not saw_connection(listener)
+    assert not saw_connection(listener6)
+
+
+def test_report_refused_answers_flag(
+    loopback: Loopback, start_control: Callable[..., ControlProcess],
+    listener: socket.socket, listener6: socket.socket,
+) -> None:
+    # the lab's OONI-compatible mode: the answer is reported with flag 4 and never dialled
+    control = start_control(*loopback.base_args(), "--report-refused-answers")
+    port = listener.getsockname()[1]
+    port6 = listener6.getsockname()[1]
+    request = {
+        "http_request": f"http://ok.test:{port}/",
+        "tcp_connect": [f"127.0.0.1:{port}", f"[::1]:{port6}", "10.0.0.1:80"],
+    }
+    response = post(control, request)
     assert response["dns"] == {"failure": None, "addrs": ["127.0.0.1"]}
     assert response["tcp_connect"] == {}
     assert "tls_handshake" not in response
@@ -128,6 +150,26 @@ def test_probe_bogons_are_reported_never_dialled(
     }
     assert not saw_connection(listener)
     assert not saw_connection(listener6)
+
+
+def test_refused_part_of_an_answer_is_not_echoed(
+    loopback: Loopback, start_control: Callable[..., ControlProcess]
+) -> None:
+    # only 127.0.0.1 is allowed; mixed.test also resolves to 127.0.0.2 and ::1 (refused)
+    control = start_control(*loopback.base_args(), "--allow-range", "127.0.0.1/32")
+    hidden = quiet_listener("127.0.0.2", loopback.http.port)
+    loopback.zone.records["mixed.test"] = ["127.0.0.2", "127.0.0.1", "::1"]
+    try:
+        response = post(control, {"http_request": loopback.http.url("mixed.test"),
+                                  "tcp_connect": [f"127.0.0.1:{loopback.http.port}"]})
+        assert response["dns"] == {"failure": None, "addrs": ["127.0.0.1"]}
+        assert set(response["ip_info"]) == {"127.0.0.1"}
+        assert response["ip_info"]["127.0.0.1"]["flags"] & (1 | 2) == 1 | 2
+        assert response["http_request"]["status_code"] == 200
+        assert b"127.0.0.2" not in orjson.dumps(response)
+        assert not saw_connection(hidden)
+    finally:
+        hidden.close()
 
 
 def test_reject_bogon_probe_ips_flag(

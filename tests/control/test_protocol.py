@@ -97,8 +97,10 @@ def test_ports_per_url() -> None:
 def test_parse_url_idna_and_ip_literals() -> None:
     assert parse_url("http://Яндекс.рф/")[2] == "xn--d1acpjx3f.xn--p1ai"
     assert parse_url("http://[2001:db8::1]:8080/x")[0] == "http://[2001:db8::1]:8080/x"
+    assert parse_url("http://[::127.0.0.1]/x")[0] == "http://[::7f00:1]/x"  # brackets kept
     for bad in ("http://a b/", "http://exa mple.com/", "javascript:alert(1)", "http://-/",
-                "http://a..b/", "", 42):
+                "http://a..b/", "", 42, "http://[::1/", "http://::1]/",
+                "http://2130706433/", "http://0x7f.1/", "http://0177.0.0.1/", "http://127.1/"):
         with pytest.raises(RequestError):
             parse_url(bad)
 

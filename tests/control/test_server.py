@@ -21,12 +21,12 @@ from .sites import ControlProcess, raw_http
 
 
 def post_raw(control: ControlProcess, body: bytes, *, path: str = "/",
-             ua: str = "test/1") -> tuple[int, dict[str, str], Any]:
+             ua: str = "test/1", source: str | None = None) -> tuple[int, dict[str, str], Any]:
     head = (
         f"POST {path} HTTP/1.1\r\nHost: control\r\nUser-Agent: {ua}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
-    status, headers, raw = raw_http(control.host, control.port, head + body)
+    status, headers, raw = raw_http(control.host, control.port, head + body, source=source)
     return status, headers, orjson.loads(raw)
 
 
@@ -110,7 +110,7 @@ def test_bad_requests_get_400(lab_control: ControlProcess, body: bytes, fragment
 
 def test_load_shedding(loopback: Loopback, start_control: Callable[..., ControlProcess]) -> None:
     control = start_control(*loopback.base_args(), "--allow-range", "127.0.0.0/8",
-                            "--max-inflight", "1")
+                            "--max-inflight", "2", "--max-inflight-per-client", "1")
     site = loopback.http
     site.hanging.clear()
     results: dict[str, Any] = {}
@@ -123,25 +123,45 @@ def test_load_shedding(loopback: Loopback, start_control: Callable[..., ControlP
     thread.start()
     try:
         assert site.hanging.wait(10), "the slow measurement never reached the site"
-        status, _, body = post_raw(
-            control, orjson.dumps({"http_request": site.url("ok.test")}), ua="curl/8"
-        )
+        ok = orjson.dumps({"http_request": site.url("ok.test")})
+        status, _, body = post_raw(control, ok, ua="curl/8")
         assert status == 503
-        assert "too many measurements in flight" in body["error"]["message"]
-        # official OONI apps get twice the budget
+        assert "1 measurements of yours in flight" in body["error"]["message"]
+        # a User-Agent buys nothing (OONI gives ooniprobe-* twice the budget; anyone can
+        # send that header)
         status, _, body = post_raw(
-            control, orjson.dumps({"http_request": site.url("ok.test")}),
-            ua="ooniprobe-android/3.20.0 ooniprobe-engine/3.20.0",
-        )
+            control, ok, ua="ooniprobe-android/3.20.0 ooniprobe-engine/3.20.0")
+        assert status == 503
+        # another client address is served
+        status, _, body = post_raw(control, ok, source="127.0.0.2")
         assert status == 200 and body["http_request"]["status_code"] == 200
     finally:
         thread.join(30)
     status, _, body = results["slow"]
     assert status == 200
     assert body["http_request"]["failure"] == "generic_timeout_error"
-    # once the slow one is done, ordinary clients are served again
+    # once the slow one is done, the first client is served again
     status, _, _ = post_raw(control, orjson.dumps({"http_request": site.url("ok.test")}))
     assert status == 200
+
+
+def test_total_inflight_cap(loopback: Loopback,
+                            start_control: Callable[..., ControlProcess]) -> None:
+    control = start_control(*loopback.base_args(), "--allow-range", "127.0.0.0/8",
+                            "--max-inflight", "1", "--max-inflight-per-client", "1")
+    site = loopback.http
+    site.hanging.clear()
+    thread = threading.Thread(target=lambda: post_raw(control, orjson.dumps(
+        {"http_request": site.url("hang.test", "/hang")})))
+    thread.start()
+    try:
+        assert site.hanging.wait(10), "the slow measurement never reached the site"
+        status, _, body = post_raw(control, orjson.dumps({"http_request": site.url("ok.test")}),
+                                   source="127.0.0.3")
+        assert status == 503
+        assert "too many measurements in flight" in body["error"]["message"]
+    finally:
+        thread.join(30)
 
 
 def test_tls_serving_and_client(loopback: Loopback,

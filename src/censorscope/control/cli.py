@@ -1,6 +1,7 @@
 """``censorscope control serve``: run the Web Connectivity test helper (control).
 
-On the internet (defaults are OONI's: DoH via dns.google, 15 s steps, 25/50 in flight)::
+On the internet (DoH via dns.google and 15 s steps as OONI; 50 measurements in flight, 8 per
+client address)::
 
     censorscope control serve --listen 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem \\
         --asn-table asn.tsv
@@ -14,9 +15,10 @@ namespace, e.g.::
         --allow-range 198.18.0.0/15 --allow-range 192.0.2.0/24 \\
         --allow-range 198.51.100.0/24 --allow-range 203.0.113.0/24 --timeout 3
 
-(substitute the lab's resolver address and CA path). Without ``--allow-range`` those ranges
-are refused: a URL pointing at them gets HTTP 400, and names resolving only to them are
-reported in ``dns.addrs`` but never dialled.
+(substitute the lab's resolver address and CA path; the lab also passes
+``--report-refused-answers`` so that its "localhost everywhere" cases answer as OONI's helper
+does). Without ``--allow-range`` those ranges are refused: a URL pointing at them gets HTTP 400,
+and so does a name resolving only to them (without its answer).
 
 The process prints ``censorscope-control listening on <scheme>://HOST:PORT`` on stdout once
 bound (``--listen 127.0.0.1:0`` picks a free port) and writes one JSON access-log line per
@@ -70,8 +72,11 @@ def control() -> None:
               help="TSV prefix<TAB>asn for ip_info.asn (default: asn 0).")
 @click.option("--allow-range", "allow_ranges", multiple=True, metavar="CIDR",
               help="Treat this special-purpose range as dialable (repeatable).")
-@click.option("--max-inflight", default=25, show_default=True, type=click.IntRange(1),
-              help="503 when this many measurements run (2x for ooniprobe-* UAs).")
+@click.option("--max-inflight", default=50, show_default=True, type=click.IntRange(1),
+              help="503 when this many measurements run in total.")
+@click.option("--max-inflight-per-client", default=8, show_default=True,
+              type=click.IntRange(1),
+              help="503 when one client address (IPv4, IPv6 /64) has this many running.")
 @click.option("--timeout", default=15.0, show_default=True, type=click.FloatRange(0.1),
               help="Seconds per connect/handshake/HTTP step (DNS: min(4, this)).")
 @click.option("--request-timeout", type=click.FloatRange(0.1), default=None,
@@ -80,6 +85,10 @@ def control() -> None:
               type=click.IntRange(0), help="Bytes of each fetched body to read.")
 @click.option("--print-ready", is_flag=True, hidden=True,
               help="Also print READY once bound (for process supervisors such as the lab).")
+@click.option("--report-refused-answers", is_flag=True,
+              help="OONI's behaviour, for closed labs: a name resolving only to refused "
+                   "addresses is measured (its answer reported with flag 4, never dialled) "
+                   "instead of refused with 400 without its answer.")
 @click.option("--reject-bogon-probe-ips", is_flag=True,
               help="400 when the probe's tcp_connect lists a refused IP (default: report it "
                    "with flag 4, never dial it — OONI's behaviour).")
@@ -92,10 +101,12 @@ def serve(
     asn_table: str | None,
     allow_ranges: tuple[str, ...],
     max_inflight: int,
+    max_inflight_per_client: int,
     timeout: float,
     request_timeout: float | None,
     max_body: int,
     reject_bogon_probe_ips: bool,
+    report_refused_answers: bool,
     print_ready: bool,
 ) -> None:
     """Serve the OONI-compatible Web Connectivity test helper."""
@@ -124,6 +135,7 @@ def serve(
             policy=policy,
             asn_table=table,
             reject_refused_probe_ips=reject_bogon_probe_ips,
+            report_refused_answers=report_refused_answers,
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--resolver") from exc
@@ -133,7 +145,7 @@ def serve(
         tls_cert=tls_cert,
         tls_key=tls_key,
         max_inflight=max_inflight,
-        max_inflight_ooniprobe=2 * max_inflight,
+        max_inflight_per_client=max_inflight_per_client,
         request_timeout=request_timeout,
     )
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)

@@ -10,7 +10,13 @@
    redirects, whose resolver and dialler refuse non-public addresses (a DNS answer made only
    of refused IPs fails like OONI's bogon-rejecting resolver: ``unknown_error``).
 
-Refused addresses are reported but never dialled; ``AddressPolicy`` decides what is refused.
+Refused addresses are never dialled; ``AddressPolicy`` decides what is refused. The control
+never tells a caller what its own resolver answered with a refused address: a name whose
+answer is made only of refused addresses gets :class:`RefusedName` (HTTP 400, the addresses
+not named), and refused addresses in a mixed answer are left out of ``dns.addrs`` and
+``ip_info`` (a refused address the probe itself sent in ``tcp_connect`` is still reported,
+flags 1 | 4: the caller already knows it). ``MeasureConfig.report_refused_answers`` restores
+OONI's behaviour (answer reported with flag 4) for closed labs.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ class MeasureConfig:
     policy: AddressPolicy = field(default_factory=AddressPolicy)
     asn_table: ASNTable | None = None
     reject_refused_probe_ips: bool = False
+    report_refused_answers: bool = False
 
     def __post_init__(self) -> None:
         self.lookup: Lookup = make_lookup(self.resolver, self.dns_timeout, self.ca_file)
@@ -114,14 +121,19 @@ def make_lookup(resolver: str, timeout: float, ca_file: str | None) -> Lookup:
 def request_refusal(req: ControlRequest, cfg: MeasureConfig) -> str | None:
     """Why ``req`` must be refused with a 400 before anything is dialled, or ``None``.
 
-    A URL whose host is a refused IP literal is refused. Refused IPs in the probe's
-    ``tcp_connect`` are normally fine (OONI probes send them when DNS is hijacked to a bogon;
-    they are reported with flag 4 and never dialled); ``reject_refused_probe_ips`` refuses
-    such requests too.
+    A URL whose host is a refused IP literal is refused, and so is ``localhost`` (a name
+    whose DNS answer is refused is refused later by :func:`measure`: :class:`RefusedName`).
+    Refused IPs in the probe's ``tcp_connect`` are normally fine (OONI probes send them when
+    DNS is hijacked to a bogon; they are reported with flag 4 and never dialled);
+    ``reject_refused_probe_ips`` refuses such requests too.
     """
 
     if req.host_is_ip:
         message = cfg.policy.describe_refusal(req.host)
+        if message is not None:
+            return message
+    elif not cfg.report_refused_answers:
+        message = name_refusal(req.host, cfg.policy)
         if message is not None:
             return message
     if cfg.reject_refused_probe_ips:
@@ -129,6 +141,27 @@ def request_refusal(req: ControlRequest, cfg: MeasureConfig) -> str | None:
             message = cfg.policy.describe_refusal(ip)
             if message is not None:
                 return f"tcp_connect: {message}"
+    return None
+
+
+class RefusedName(Exception):
+    """The URL's host names only refused addresses (an HTTP 400 that does not name them)."""
+
+    def __init__(self, host: str) -> None:
+        self.message = (
+            f"refused name {host}: it resolves only to addresses the control does not dial "
+            "(loopback, private or other special-purpose space)"
+        )
+        super().__init__(self.message)
+
+
+def name_refusal(host: str, policy: AddressPolicy) -> str | None:
+    """Names refused before any lookup: ``localhost`` and ``*.localhost`` (RFC 6761: loopback
+    by definition), unless the policy allows loopback."""
+
+    if (host == "localhost" or host.endswith(".localhost")) and \
+            policy.is_refused("127.0.0.1") and policy.is_refused("::1"):
+        return RefusedName(host).message
     return None
 
 
@@ -236,6 +269,10 @@ async def measure(req: ControlRequest, cfg: MeasureConfig) -> dict[str, object]:
         dns_failure: str | None = None
     else:
         dns_addrs, dns_failure = await lookup_host(cfg.lookup, cfg.resolver, req.host)
+        if not cfg.report_refused_answers and dns_addrs:
+            dns_addrs = [ip for ip in dns_addrs if not cfg.policy.is_refused(ip)]
+            if not dns_addrs:
+                raise RefusedName(req.host)
 
     flags: dict[str, int] = {}
     for ip in req.probe_ips:

@@ -1,10 +1,14 @@
 """Which addresses the control may dial: the guard that keeps it from being an SSRF proxy.
 
-The control faces the internet and connects wherever a request points it. It refuses every
-address that is not on the public internet — loopback, RFC 1918 private space, link-local,
-CGNAT, multicast, unspecified, documentation and benchmarking ranges, and every other
-special-purpose block (OONI's bogon list plus whatever ``ipaddress`` does not call global) —
-unless the operator allowed a range explicitly (``--allow-range``; the lab passes its own).
+The control faces the internet and connects wherever a request points it. Every address that
+reaches it — the URL's host, a DNS answer, a redirect target, a ``tcp_connect`` entry — is
+judged by the one dial policy, :func:`censorscope.model.ipinfo.dial_refusal`: IANA's
+special-purpose ranges of both families (loopback, private, link-local and 169.254.169.254,
+CGNAT, multicast, reserved, 0/8, broadcast, benchmarking, documentation, ULA, discard …) and
+every IPv6 form that embeds an IPv4 address (IPv4-mapped, -compatible and -translated, NAT64
+``64:ff9b::/96`` and ``64:ff9b:1::/48``, 6to4, Teredo), whose IPv4 is extracted and named in
+the reason. The operator opts in to ranges explicitly (``--allow-range``; the lab passes its
+own).
 """
 
 from __future__ import annotations
@@ -13,19 +17,9 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from censorscope.model.ipinfo import is_bogon
+from censorscope.model.ipinfo import IPNetwork, dial_refusal
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-_CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
-_BENCHMARKING = (ipaddress.IPv4Network("198.18.0.0/15"), ipaddress.IPv6Network("2001:2::/48"))
-_DOCUMENTATION = (
-    ipaddress.IPv4Network("192.0.2.0/24"),
-    ipaddress.IPv4Network("198.51.100.0/24"),
-    ipaddress.IPv4Network("203.0.113.0/24"),
-    ipaddress.IPv6Network("2001:db8::/32"),
-)
+__all__ = ["AddressPolicy", "IPNetwork", "parse_ranges"]
 
 
 def parse_ranges(texts: Iterable[str]) -> tuple[IPNetwork, ...]:
@@ -40,32 +34,6 @@ def parse_ranges(texts: Iterable[str]) -> tuple[IPNetwork, ...]:
     return tuple(out)
 
 
-def _kind(addr: IPAddress) -> str:
-    """A short human name for why ``addr`` is not public."""
-
-    if addr.is_unspecified:
-        return "unspecified"
-    if addr.is_loopback:
-        return "loopback"
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return "IPv4-mapped"
-    if addr.is_link_local:
-        return "link-local"
-    if addr.is_multicast:
-        return "multicast"
-    if addr.version == 4 and addr in _CGNAT:
-        return "CGNAT (shared address space)"
-    if any(addr in net for net in _BENCHMARKING if net.version == addr.version):
-        return "benchmarking"
-    if any(addr in net for net in _DOCUMENTATION if net.version == addr.version):
-        return "documentation"
-    if addr.is_reserved:
-        return "reserved"
-    if addr.is_private:
-        return "private"
-    return "special-purpose"
-
-
 @dataclass(frozen=True)
 class AddressPolicy:
     """Refuse non-public addresses except those inside ``allowed``."""
@@ -77,17 +45,10 @@ class AddressPolicy:
         return cls(parse_ranges(cidrs))
 
     def refusal_reason(self, ip: str) -> str | None:
-        """``None`` if the control may dial ``ip``; else why not (``"loopback"`` …)."""
+        """``None`` if the control may dial ``ip``; else why not (``"loopback"``, ``"NAT64
+        form of 127.0.0.1 (loopback)"`` …)."""
 
-        try:
-            addr = ipaddress.ip_address(ip.split("%", 1)[0])
-        except ValueError:
-            return "not an IP address"
-        if any(addr in net for net in self.allowed if net.version == addr.version):
-            return None
-        if is_bogon(str(addr)) or not addr.is_global:
-            return _kind(addr)
-        return None
+        return dial_refusal(ip, self.allowed)
 
     def is_refused(self, ip: str) -> bool:
         """True if the control must not dial ``ip`` (usable as ``fetch(refuse_ip=…)``)."""

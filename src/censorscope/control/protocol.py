@@ -74,6 +74,9 @@ class ControlRequest:
         return port == 443 or (self.scheme == "https" and port == self.port)
 
 
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+
+
 def _idna_host(host: str) -> str:
     if is_ip(host):
         return str(ipaddress.ip_address(host))
@@ -82,6 +85,13 @@ def _idna_host(host: str) -> str:
     except UnicodeError as exc:
         raise RequestError(f"http_request: hostname {host!r} is not a valid domain name") from exc
     ascii_host = ascii_host.lower().rstrip(".")
+    if _NUMERIC_LABEL.fullmatch(ascii_host.rsplit(".", 1)[-1]):
+        # WHATWG parses such a host as an IPv4 number (2130706433, 0177.0.0.1, 0x7f.1) and
+        # inet_aton-style resolvers do too: refuse it rather than guess which address it means
+        raise RequestError(
+            f"http_request: host {host!r} is a non-standard IPv4 spelling (or ends in a number); "
+            "write IPv4 addresses in dotted decimal"
+        )
     if not ascii_host or len(ascii_host) > 253 or not re.fullmatch(
         r"[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*", ascii_host
     ):
@@ -98,7 +108,10 @@ def parse_url(url: Any) -> tuple[str, str, str, int | None]:
         raise RequestError(f"http_request: URL longer than {MAX_URL_LENGTH} characters")
     if any(ord(c) < 0x21 or c == "\x7f" for c in url):
         raise RequestError("http_request: URL contains whitespace or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL": an unbalanced bracket
+        raise RequestError(f"http_request: malformed URL: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise RequestError("http_request: only http:// and https:// URLs are measured")
@@ -112,7 +125,9 @@ def parse_url(url: Any) -> tuple[str, str, str, int | None]:
     if port == 0:
         raise RequestError("http_request: port 0 is not a valid port")
     host = _idna_host(raw_host)
-    netloc = join_host_port(host, port)
+    netloc = join_host_port(host, port) if port is not None else (
+        f"[{host}]" if ":" in host else host
+    )
     normalised = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
     return normalised, scheme, host, port
 

@@ -9,22 +9,26 @@ probes parse them); every error is the serving layer's envelope ``{"error": {"co
 Request framing and its limits are :mod:`censorscope.serve`'s (one validation policy for every
 internet-facing server; see its docstring); the control serves one request per connection
 (``Connection: close``), caps request bodies at 64 KiB and connections at 512. On top of that:
-a ``POST`` must carry a ``Content-Length`` (411), measurements in flight are capped (503 when
-``≥ max_inflight``, or ``max_inflight_ooniprobe`` for User-Agents starting ``ooniprobe-``, as
-OONI does), and so is the total time of one measurement (504). One JSON access-log line per
-request goes to the ``censorscope.control.access`` logger.
+a ``POST`` must carry a ``Content-Length`` (411), measurements in flight are capped per client
+(503 when one client address — an IPv4 address, an IPv6 /64 — has ``max_inflight_per_client``
+running, so a client pointing the control at a tarpit holds only its own share) and in total
+(503 at ``max_inflight``), and so is the total time of one measurement (504). Nothing a caller
+sends (no User-Agent) buys a larger share. One JSON access-log line per request goes to the
+``censorscope.control.access`` logger.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import ipaddress
 import logging
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
 from censorscope import __version__
-from censorscope.control.measure import MeasureConfig, measure, request_refusal
+from censorscope.control.measure import MeasureConfig, RefusedName, measure, request_refusal
 from censorscope.control.protocol import RequestError, parse_request
 from censorscope.serve import HTTPError, HTTPServer, Limits, Request, Response, json_response
 
@@ -49,10 +53,40 @@ class ServerConfig:
     port: int = 8080
     tls_cert: str | None = None
     tls_key: str | None = None
-    max_inflight: int = 25
-    max_inflight_ooniprobe: int = 50
+    max_inflight: int = 50
+    max_inflight_per_client: int = 8
     request_timeout: float | None = None
     limits: Limits = field(default_factory=lambda: CONTROL_LIMITS)
+
+
+_PEER: contextvars.ContextVar[str] = contextvars.ContextVar("control_peer", default="")
+
+
+def client_key(peer: str) -> str:
+    """The address in-flight measurements are counted by: an IPv4 address (an IPv4-mapped
+    peer of a dual-stack socket included), the /64 of an IPv6 address (one host owns one)."""
+
+    try:
+        addr = ipaddress.ip_address(peer.split("%", 1)[0])
+    except ValueError:
+        return peer
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
+
+
+class _PeerHTTPServer(HTTPServer):
+    """:class:`HTTPServer` that makes each connection's peer address known to the handler
+    (``_PEER``; the handler runs in the connection's task)."""
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        peer = writer.get_extra_info("peername")
+        _PEER.set(str(peer[0]) if isinstance(peer, tuple) else "")
+        await super()._on_connection(reader, writer)
 
 
 class ControlServer:
@@ -62,7 +96,8 @@ class ControlServer:
         self.config = config
         self.measure_config = measure_config
         self.inflight = 0
-        self._http = HTTPServer(
+        self.inflight_by_client: dict[str, int] = {}
+        self._http = _PeerHTTPServer(
             self.handle,
             server_name=SERVER_HEADER,
             limits=config.limits,
@@ -116,19 +151,24 @@ class ControlServer:
                             reason="method_not_allowed", headers=ALLOW)
         if not request.has_length:
             raise HTTPError(411, "Content-Length required", reason="length_required")
-        ua = request.headers.get("user-agent", "")
-        limit = (
-            self.config.max_inflight_ooniprobe
-            if ua.startswith("ooniprobe-")
-            else self.config.max_inflight
-        )
-        if self.inflight >= limit:
+        client = client_key(_PEER.get())
+        mine = self.inflight_by_client.get(client, 0)
+        if mine >= self.config.max_inflight_per_client:
+            raise HTTPError(503, f"{mine} measurements of yours in flight; retry later",
+                            reason="busy")
+        if self.inflight >= self.config.max_inflight:
             raise HTTPError(503, "too many measurements in flight; retry later", reason="busy")
         self.inflight += 1
+        self.inflight_by_client[client] = mine + 1
         try:
             return json_response(200, await self._measure(request))
         finally:
             self.inflight -= 1
+            left = self.inflight_by_client[client] - 1
+            if left:
+                self.inflight_by_client[client] = left
+            else:
+                del self.inflight_by_client[client]
 
     async def _measure(self, request: Request) -> Any:
         try:
@@ -141,6 +181,8 @@ class ControlServer:
         try:
             async with asyncio.timeout(self.request_timeout):
                 return await measure(req, self.measure_config)
+        except RefusedName as exc:
+            raise HTTPError(400, exc.message, reason="refused") from None
         except TimeoutError:
             raise HTTPError(
                 504, f"measurement took longer than {self.request_timeout:g} s",
