@@ -235,3 +235,15 @@ def test_expect_100_continue(loopback: Loopback, lab_control: ControlProcess) ->
             data += chunk
     final = data.split(b"\r\n\r\n", 1)[1]
     assert final.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_client_key() -> None:
+    from censorscope.control.server import client_key
+
+    assert client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7"  # dual-stack socket, same client
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::9") == \
+        "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("fe80::1%eth0") == "fe80::/64"
+    assert client_key("") == ""
