@@ -324,14 +324,16 @@ def _answers(host: str, lk: Lookup, view: WebView, ctx: AnalysisContext, scope: 
             continue
         vetoed += against
         unmatched.append(ip)
-    reference = [e for e in _cite_reference(ref, scope)
-                 if e.claim != "control.dns_answer_elsewhere" or e.facts["address"] not in cited]
+    def reference() -> list[Evidence]:  # built only where it is cited
+        return [e for e in _cite_reference(ref, scope)
+                if e.claim != "control.dns_answer_elsewhere" or e.facts["address"] not in cited]
+
     if consistent:
         # all consistent, or a mix: an honest resolver with extra answers (CDN); no injection
         rule_id = consistent[0][1]
         ev = [got]
         if any(r == "dns.answer_matches_ctrl" and not why for _, r, why in consistent):
-            ev += [e for e in reference if e.source != "context"]
+            ev += [e for e in reference() if e.source != "context"]
         for _, _, why in consistent[:4]:
             ev += why
         if unmatched and ref.all:
@@ -348,7 +350,7 @@ def _answers(host: str, lk: Lookup, view: WebView, ctx: AnalysisContext, scope: 
     if not ref.all:
         return layer_verdict("dns.answer_unmatched_no_ctrl", [got, _nothing_to_compare(ref)])
     out.untrusted.update(unmatched)
-    ev = [got, *reference, say("dns.unmatched", source="rules", hostname=host,
+    ev = [got, *reference(), say("dns.unmatched", source="rules", hostname=host,
                                addresses=unmatched, reference=sorted(ref.all))]
     if ref.vetoed:
         ev.append(_nothing_to_compare(ref))
