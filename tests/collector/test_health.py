@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,30 @@ def test_stop_after_an_io_error_is_reported_not_raised(tmp_path: Path,
 
     errors = asyncio.run(main())
     assert len(errors) == 1 and "sealing at stop failed: OSError" in errors[0]
+
+
+@pytest.mark.parametrize(("flag", "free_blocks", "problem"), [
+    (os.ST_RDONLY, 10_000, "the spool's file system is read-only"),
+    (0, 10, "the spool's disk is full (40960 bytes free)"),
+])
+def test_health_reports_a_read_only_or_full_disk_before_any_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: int, free_blocks: int, problem: str,
+) -> None:
+    """No submission needed: /health examines the spool's disk on every request."""
+
+    async def main() -> list[tuple[int, Any]]:
+        async with running_collector(tmp_path / "archive", seal_interval=0) as app:
+            out = [await request(app.port, "GET", "/health")]
+            real = os.statvfs
+            fake = os.statvfs_result((4096, 4096, 1 << 20, free_blocks, free_blocks, 100, 50,
+                                      50, flag, 255))
+            monkeypatch.setattr(os, "statvfs", lambda path: fake)
+            out.append(await request(app.port, "GET", "/health"))
+            monkeypatch.setattr(os, "statvfs", real)
+            out.append(await request(app.port, "GET", "/health"))
+            return out
+
+    (h0, _), (h1, bad), (h2, _) = asyncio.run(main())
+    assert (h0, h1, h2) == (200, 503, 200)
+    assert bad["status"] == "failing" and bad["problems"] == [problem]
+    assert bad["error"] == {"code": 503, "message": problem}
