@@ -29,7 +29,6 @@ from censorscope.pipeline.observe import VerdictRow, is_measurement, with_verdic
 from censorscope.store import default_url
 from censorscope.store.base import FlagUpdate, Store
 
-from .driver import MAX_LISTED_ERRORS, MAX_LISTED_SKIPS
 from .exits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, fail, open_store_or_exit
 from .readers import UnsupportedFormat, expand_paths, read_records
 from .stream import LAB_RANGES, ContextSettings, Listener, default_jobs, stream
@@ -159,9 +158,9 @@ def resume_out(path: Path) -> set[str]:
 
 
 class _Problems(Listener):
-    """Problems go to stderr as ``file:line: message`` as soon as they are found: every
-    broken record up to ``MAX_LISTED_ERRORS`` per file, the first ``MAX_LISTED_SKIPS``
-    records per file that are not measurements; then how many more there were."""
+    """Problems go to stderr as ``file:line: message`` as soon as they are found, every one
+    of them (broken records, records that are not measurements, damaged or unsupported
+    files); at the end, the count per file."""
 
     def __init__(self) -> None:
         self.errors = 0
@@ -176,17 +175,14 @@ class _Problems(Listener):
 
     def problem(self, fidx: int, where: str, message: str, error: bool) -> None:
         self.errors += error
-        n = self.counts[fidx, error] = self.counts.get((fidx, error), 0) + 1
-        if n <= (MAX_LISTED_ERRORS if error else MAX_LISTED_SKIPS):
-            click.echo(f"{where}: {message}" if error else f"{where}: skipped: {message}",
-                       err=True)
+        self.counts[fidx, error] = self.counts.get((fidx, error), 0) + 1
+        click.echo(f"{where}: {message}" if error else f"{where}: skipped: {message}",
+                   err=True)
 
     def summary(self) -> None:
         for (fidx, error), n in sorted(self.counts.items()):
-            listed = MAX_LISTED_ERRORS if error else MAX_LISTED_SKIPS
-            if n > listed:
-                what = "broken records" if error else "records skipped (not measurements)"
-                click.echo(f"{self.paths.get(fidx, '?')}: {n - listed} more {what}", err=True)
+            what = "broken records" if error else "records skipped (not measurements)"
+            click.echo(f"{self.paths.get(fidx, '?')}: {n} {what}", err=True)
 
 
 _context_options = [

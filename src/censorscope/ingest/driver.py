@@ -230,9 +230,7 @@ class _Reports(Listener):
     def problem(self, fidx: int, where: str, message: str, error: bool) -> None:
         freport = self.report.files[fidx]
         freport.problem(where, message, error=error)
-        if self.on_problem is not None and (
-                (error and freport.errors <= MAX_LISTED_ERRORS)
-                or (not error and freport.skipped <= MAX_LISTED_SKIPS)):
+        if self.on_problem is not None:  # every one is named on stderr
             self.on_problem(f"{where}: {message}" if error else f"{where}: skipped: {message}")
 
     def records(self, fidx: int, count: int) -> None:
