@@ -96,7 +96,7 @@ class _Reference:
 def _lied_to(host: str, view: WebView) -> set[str]:
     """The addresses whose handshake for ``host`` failed certificate validation here."""
     return {r.ip for r in view.endpoints
-            if r.tls_failure and r.tls_failure.startswith("ssl_")
+            if r.ip and r.tls_failure and r.tls_failure.startswith("ssl_")
             and ascii_name(r.tls_server_name) == host}
 
 
