@@ -87,8 +87,10 @@ def _body(body: Any, digest: bool = True
             return None, None, None, None
         title = page_title(raw)
     elif isinstance(body, str):
-        raw = body.encode("utf-8", "surrogatepass")
         title = page_title(body)
+        if not digest and body.isascii():  # no bytes needed: an ASCII text's length is theirs
+            return len(body), None, title or None, None
+        raw = body.encode("utf-8", "surrogatepass")
     else:
         return None, None, None, None
     return len(raw), hashlib.sha1(raw).hexdigest() if digest else None, title or None, raw
@@ -100,13 +102,16 @@ def body_facts(body: Any) -> tuple[int | None, str | None, str | None]:
     return length, sha1, title
 
 
-def _body_text_of(body: Any, raw: bytes | None) -> str | None:
-    """``body_text(body)`` reusing ``raw``, the bytes ``_body`` decoded from it."""
+def _body_text_of(body: Any, raw: bytes | None, length: int | None) -> str | None:
+    """``body_text(body)`` reusing what ``_body`` found: ``raw``, the bytes it decoded, and
+    ``length``, their count."""
+    if isinstance(body, str):
+        if length is None:
+            return None
+        return body if len(body) <= BODY_KEEP_BYTES // 4 or length <= BODY_KEEP_BYTES \
+            else None
     if raw is None:
         return None
-    if isinstance(body, str):
-        return body if len(body) <= BODY_KEEP_BYTES // 4 or len(raw) <= BODY_KEEP_BYTES \
-            else None
     if isinstance(body, dict) and body.get("format") == "base64":
         data = str(body.get("data", ""))
         if len(data) > BODY_KEEP_BYTES * 4 // 3 + 4:
@@ -340,7 +345,7 @@ def _http_rows(test_keys: dict[str, Any], rows: list[Row], digest: bool = True) 
             "http_response_header_server": _header(resp.get("headers"), "server"),
             "http_t": _num(tx.get("t")),
             "http_response_headers": headers_json(resp.get("headers")),
-            "http_response_body": _body_text_of(body, raw),
+            "http_response_body": _body_text_of(body, raw, length),
         })
         if row.get("hostname") is None:
             row["hostname"] = _host_of(url)
