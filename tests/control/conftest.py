@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from dnslib import RCODE
 
-from .sites import (
+from .sites import (  # start_control: a fixture, used by name
     CA,
     ControlProcess,
     DNSZone,
     LoopThread,
     Site,
     server_context,
+    start_control,  # noqa: F401
     start_dns,
     start_site,
     stop_dns,
@@ -92,22 +92,6 @@ def loopback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loopback]:
 
         loop.run(teardown())
         loop.close()
-
-
-@pytest.fixture
-def start_control(tmp_path: Path) -> Iterator[Callable[..., ControlProcess]]:
-    started: list[ControlProcess] = []
-
-    def start(*args: str) -> ControlProcess:
-        proc = ControlProcess(list(args), tmp_path / f"control-{len(started)}.log")
-        started.append(proc)
-        return proc
-
-    try:
-        yield start
-    finally:
-        for proc in started:
-            proc.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,13 @@ import ssl
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from dnslib import AAAA, QTYPE, RCODE, RR, A, DNSRecord
 
 from censorscope.lab.services.ca import ensure_ca, issue
@@ -366,3 +367,21 @@ def saw_connection(sock: socket.socket, wait: float = 0.3) -> bool:
         conn, _ = sock.accept()
         conn.close()
     return True
+
+
+@pytest.fixture
+def start_control(tmp_path: Path) -> Iterator[Callable[..., ControlProcess]]:
+    """Start ``censorscope control serve`` processes with the given arguments; all are
+    stopped at the end of the test (shared by the control and security conftests)."""
+    started: list[ControlProcess] = []
+
+    def start(*args: str) -> ControlProcess:
+        proc = ControlProcess(list(args), tmp_path / f"control-{len(started)}.log")
+        started.append(proc)
+        return proc
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            proc.close()

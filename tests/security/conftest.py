@@ -7,9 +7,8 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +17,7 @@ from tests.control.sites import (
     DNSZone,
     LoopThread,
     Site,
+    start_control,  # noqa: F401 (a fixture, used by name)
     start_dns,
     start_site,
     stop_dns,
@@ -110,22 +110,6 @@ def control_canary() -> Iterator[Canary]:
         yield c
     finally:
         c.close()
-
-
-@pytest.fixture
-def spawn_control(tmp_path: Path) -> Iterator[Callable[..., ControlProcess]]:
-    started: list[ControlProcess] = []
-
-    def start(*args: str) -> ControlProcess:
-        proc = ControlProcess(list(args), tmp_path / f"control-{len(started)}.log")
-        started.append(proc)
-        return proc
-
-    try:
-        yield start
-    finally:
-        for proc in started:
-            proc.close()
 
 
 @pytest.fixture(scope="module")

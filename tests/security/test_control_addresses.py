@@ -132,7 +132,7 @@ def test_names_resolving_to_refused_addresses_get_400_without_the_answer(
 
 def test_tcp_connect_entries_are_judged_by_the_same_policy(
     control_lab: Env, strict_control: ControlProcess, control_canary: Canary,
-    spawn_control: Callable[..., ControlProcess],
+    start_control: Callable[..., ControlProcess],
 ) -> None:
     # nx.test does not exist: only the probe's endpoints could be dialled, and none is
     ips = [h.strip("[]").replace("%25", "%") for h, _ in LITERALS]
@@ -146,7 +146,7 @@ def test_tcp_connect_entries_are_judged_by_the_same_policy(
     assert set(body["ip_info"]) == {str(ipaddress.ip_address(ip)) for ip in ips if "%" not in ip}
     assert control_canary.connections() == 0
     # --reject-bogon-probe-ips: each of them is a 400 naming it
-    strict = spawn_control(*control_lab.args("--reject-bogon-probe-ips"))
+    strict = start_control(*control_lab.args("--reject-bogon-probe-ips"))
     for (host, reason), endpoint in zip(
         [c for c in LITERALS if "%" not in c[0]], endpoints, strict=True
     ):
@@ -163,13 +163,13 @@ REDIRECT_TARGETS = [
 
 
 def test_redirect_targets_are_judged_by_the_same_policy(
-    control_lab: Env, control_canary: Canary, spawn_control: Callable[..., ControlProcess]
+    control_lab: Env, control_canary: Canary, start_control: Callable[..., ControlProcess]
 ) -> None:
     # the site (127.0.0.1) is allowed, so the control fetches it; it redirects to each target
     # on the canary's port; none of those is followed (127.0.0.1 itself is allowed, but not
     # its IPv6 spellings: an embedding form is allowed only if the IPv6 range is)
     control_lab.zone.records["loop2.test"] = ["127.0.0.2"]
-    control = spawn_control(*control_lab.args("--allow-range", "127.0.0.1/32"))
+    control = start_control(*control_lab.args("--allow-range", "127.0.0.1/32"))
     for target in REDIRECT_TARGETS:
         url = control_lab.site.url("ok.test", f"/go?to=http://{target}:{control_canary.port}/")
         status, body = post(control, {"http_request": url})

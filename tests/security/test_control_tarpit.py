@@ -69,9 +69,9 @@ def post(control: ControlProcess, url: str, source: str) -> tuple[int, float, di
 
 
 def test_tarpit_flood_from_one_client_leaves_another_served(
-    control_lab: Env, tarpit: Tarpit, spawn_control: Callable[..., ControlProcess]
+    control_lab: Env, tarpit: Tarpit, start_control: Callable[..., ControlProcess]
 ) -> None:
-    control = spawn_control("--listen", "127.0.0.1:0", "--resolver", f"udp://{control_lab.dns}",
+    control = start_control("--listen", "127.0.0.1:0", "--resolver", f"udp://{control_lab.dns}",
                             "--timeout", str(STEP_TIMEOUT), "--allow-range", "127.0.0.0/8")
     pit_url = f"http://127.0.0.1:{tarpit.port}/slow"
     ok_url = control_lab.site.url("ok.test")
