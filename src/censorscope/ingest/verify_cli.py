@@ -26,6 +26,7 @@ from censorscope.model.evidence import Evidence
 from censorscope.model.rows import MeasurementRow, ObservationRow
 from censorscope.pipeline.analyze.registry import load_scorers
 from censorscope.pipeline.evidence import Facts, check_items
+from censorscope.pipeline.scorers.claims import NEEDS_RAW
 from censorscope.store import default_url
 from censorscope.store.base import Store
 
@@ -33,7 +34,6 @@ from .exits import fail, open_store_or_exit
 
 __all__ = ["verify", "verify_store"]
 
-NEEDS_RAW_PREFIX = "the raw measurement is needed"
 MAX_SHOWN = 50
 
 
@@ -97,7 +97,7 @@ def verify_store(store: Store, *, latest_only: bool = True) -> dict[str, Any]:
                     continue
                 items = [Evidence.from_json(o) for o in orjson.loads(row.evidence_data)]
                 results = check_items(items, facts)
-                if not raw_loaded and any(why and why.startswith(NEEDS_RAW_PREFIX)
+                if not raw_loaded and any(why == NEEDS_RAW
                                           for _, why in results):
                     raw_loaded = True
                     raw = _raw(meta)
@@ -108,7 +108,7 @@ def verify_store(store: Store, *, latest_only: bool = True) -> dict[str, Any]:
                     totals["statements"] += 1
                     if why is None:
                         totals["true"] += 1
-                    elif why.startswith(NEEDS_RAW_PREFIX):
+                    elif why == NEEDS_RAW:
                         totals["needs_raw"] += 1
                     else:
                         totals["false"] += 1
