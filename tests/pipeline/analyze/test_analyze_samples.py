@@ -22,6 +22,7 @@ from censorscope.pipeline.analyze import (
     registered,
     scorer_for,
 )
+from censorscope.pipeline.evidence import unstructured
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO.parent / "shared" / "data" / "ooni-samples"
@@ -99,7 +100,7 @@ def test_unknown_test_is_insufficient_and_registry_dispatches() -> None:
     @register("cs_selftest_x")
     def _scorer(subject: Subject, ctx: AnalysisContext) -> Verdict:
         return subject.verdict("blocked", rule_id="selftest", layer="tcp",
-                               mechanism="tcp.reset", evidence=["seen"],
+                               mechanism="tcp.reset", evidence=[unstructured("seen")],
                                rules_version="selftest-1")
 
     try:

@@ -8,7 +8,6 @@ from typing import Final
 
 from censorscope.model.evidence import Evidence
 from censorscope.model.verdict import LayerVerdict
-from censorscope.pipeline.evidence import unstructured
 from censorscope.pipeline.rules import WEB_CONNECTIVITY
 
 __all__ = ["dns_mechanism", "http_mechanism", "layer_verdict", "tcp_mechanism",
@@ -52,7 +51,7 @@ def http_mechanism(failure: str | None) -> str | None:
     return _HTTP.get(failure or "")
 
 
-def layer_verdict(rule_id: str, evidence: Sequence[Evidence | str] = (),
+def layer_verdict(rule_id: str, evidence: Sequence[Evidence] = (),
                   mechanism: str | None = None
                   ) -> LayerVerdict:
     """The verdict of ``rule_id``'s layer; ``mechanism`` fills a ``"*"`` rule."""
@@ -60,5 +59,5 @@ def layer_verdict(rule_id: str, evidence: Sequence[Evidence | str] = (),
     layer = r.layer
     assert layer is not None and layer != "*" and r.outcome is not None, rule_id
     mech = mechanism if r.mechanism == "*" else r.mechanism
-    items = tuple(e if isinstance(e, Evidence) else unstructured(e) for e in evidence)
+    items = tuple(evidence)
     return LayerVerdict(layer, r.outcome, mech, rule_id, items)

@@ -13,7 +13,6 @@ from typing import Any
 from censorscope.model.evidence import Evidence
 from censorscope.model.rows import MeasurementRow, ObservationRow
 from censorscope.model.verdict import Layer, LayerVerdict, Outcome, Verdict
-from censorscope.pipeline.evidence import unstructured
 from censorscope.pipeline.rules import family_of
 
 __all__ = ["Subject", "mat_flags", "ooni_blocking"]
@@ -63,7 +62,7 @@ class Subject:
         rule_id: str,
         layer: Layer | None = None,
         mechanism: str | None = None,
-        evidence: Sequence[Evidence | str] = (),
+        evidence: Sequence[Evidence] = (),
         layers: Sequence[LayerVerdict] = (),
         fingerprints: Sequence[str] = (),
         fingerprints_version: str | None = None,
@@ -88,6 +87,6 @@ class Subject:
             anomaly=anomaly, confirmed=confirmed, failure=failure,
             rule_id=rule_id, rules_version=rules_version,
             fingerprints=tuple(fingerprints), fingerprints_version=fingerprints_version,
-            evidence=tuple(e if isinstance(e, Evidence) else unstructured(e) for e in evidence),
+            evidence=tuple(evidence),
             layers=tuple(layers),
         )
