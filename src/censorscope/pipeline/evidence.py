@@ -7,8 +7,8 @@ measurement (:class:`Facts`: its rows, the raw dict when at hand, and a look-up 
 measurements cited as context). :func:`check_verdict` runs them over a verdict and its
 layers and returns the false statements (empty: every statement is true).
 
-A statement made without facts (a plain string given where evidence is expected) becomes the
-claim ``unstructured``, which the checker always reports: evidence must be data.
+A statement without facts can only be made explicitly, with :func:`unstructured` (claim
+``unstructured``), and the checker always reports it: evidence must be data.
 """
 
 from __future__ import annotations
