@@ -180,3 +180,76 @@ def test_experiment_without_input_runs_once_and_refuses_inputs(
     assert [m["input"] for m in lines] == [None, None]
     assert [m["test_keys"]["url"] for m in lines] == [None, None]
     assert lines[0]["report_id"] == lines[1]["report_id"], "--resume continues the report"
+
+
+TARGET = "cs_selftest_target"
+
+
+def _host_only(raw: str) -> str:
+    if "/" in raw or " " in raw:
+        raise ValueError("a bare host name, not a URL")
+    return raw.lower()
+
+
+@pytest.fixture
+def target_experiment() -> Iterator[list[ExperimentSettings]]:
+    """Registers ``cs_selftest_target``: host-name targets, one option ``sni`` (and a factory
+    that refuses ``sni=bad``); yields the settings its factory was given."""
+
+    seen: list[ExperimentSettings] = []
+
+    def make(settings: ExperimentSettings) -> EchoMeasurer:
+        if settings.options.get("sni") == "bad":
+            raise ValueError("option sni: 'bad' is not a server name")
+        seen.append(settings)
+        return EchoMeasurer(settings, TARGET)
+
+    registry.register(Experiment(
+        name=TARGET, test_name=TARGET, test_version="0.0.1", inputs=InputKind.TARGETS,
+        factory=make, description="test: host names", parse_input=_host_only,
+        options={"sni": "server name to send"},
+    ))
+    try:
+        yield seen
+    finally:
+        registry.unregister(TARGET)
+
+
+def test_target_experiment_gets_parsed_targets_and_its_own_options(
+    target_experiment: list[ExperimentSettings], tmp_path: Path
+) -> None:
+    out = tmp_path / "t.jsonl"
+    result = CliRunner().invoke(cli, [
+        "probe", "run", "-e", TARGET, "-i", "WWW.Example.ORG", "-i", "https://a.example/",
+        "-O", f"{TARGET}.sni=example.net", "-o", str(out), "--no-progress", "--no-summary"])
+    assert result.exit_code == 0, result.output
+    assert "skipping input 'https://a.example/': a bare host name, not a URL" in result.output
+    [m] = _lines(out)
+    assert (m["input"], m["test_keys"]["url"]) == ("WWW.Example.ORG", "www.example.org")
+    [settings] = target_experiment
+    assert dict(settings.options) == {"sni": "example.net"}
+    listed = CliRunner().invoke(cli, ["probe", "experiments"])
+    assert f"--option {TARGET}.sni=…  server name to send" in listed.output
+
+
+def test_options_are_checked_before_anything_is_measured(
+    target_experiment: list[ExperimentSettings], tmp_path: Path
+) -> None:
+    out = tmp_path / "t.jsonl"
+    cases = {
+        f"{TARGET}.colour=red": f"{TARGET} has no option colour (its options: sni)",
+        "no-dot=1": "expected EXPERIMENT.KEY=VALUE",
+        f"{TARGET}.sni=bad": "option sni: 'bad' is not a server name",
+    }
+    for option, message in cases.items():
+        result = CliRunner().invoke(cli, ["probe", "run", "-e", TARGET, "-i", "example.org",
+                                          "-O", option, "-o", str(out), "--no-progress"])
+        assert result.exit_code == 2, result.output
+        assert message in result.output
+    assert not out.exists() and not target_experiment
+    config = tmp_path / "probe.json"
+    config.write_text(json.dumps({"options": {TARGET: {"sni": "from.file"}}}))
+    ran = CliRunner().invoke(cli, ["probe", "run", "-e", TARGET, "-i", "example.org",
+                                   "--config", str(config), "-o", str(out), "--no-progress"])
+    assert ran.exit_code == 0, ran.output
+    assert dict(target_experiment[0].options) == {"sni": "from.file"}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -39,9 +39,12 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class InputKind(enum.Enum):
-    """What an experiment measures: one URL per measurement, or nothing (one per run)."""
+    """What an experiment measures: one URL per measurement; one target of the experiment's
+    own kind per measurement (a host name, an IP, a service name …, normalised by
+    :attr:`Experiment.parse_input`); or nothing (one measurement per run)."""
 
     URLS = "urls"
+    TARGETS = "targets"
     NONE = "none"
 
 
@@ -97,7 +100,10 @@ class ExperimentSettings:
     ``client_resolver`` the system resolver's address as seen from outside,
     ``public_ranges`` networks counted as public (not bogons), ``asn_table`` annotates
     addresses, ``doh_always`` turns off opportunistic DoH scheduling and ``allow_loopback``
-    lets tests dial 127.0.0.0/8. An experiment uses what it needs and ignores the rest.
+    lets tests dial 127.0.0.0/8. ``options`` are this experiment's own settings (the keys
+    its :attr:`Experiment.options` documents; values as given, the experiment parses them
+    and raises ``ValueError`` naming the key for a bad one). An experiment uses what it
+    needs and ignores the rest.
     """
 
     resolver: str | None = None
@@ -111,6 +117,7 @@ class ExperimentSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     doh_always: bool = False
     allow_loopback: bool = False
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 class Measurer(Protocol):
@@ -142,6 +149,10 @@ def _no_warnings(settings: ExperimentSettings) -> list[str]:
     return []
 
 
+def _no_parser(raw: str) -> str:
+    raise ValueError("this experiment takes no free-form targets")
+
+
 @dataclass(frozen=True)
 class Experiment:
     """One experiment as the registry holds it.
@@ -151,6 +162,10 @@ class Experiment:
     ``inputs`` says whether it measures URLs or runs without input; ``factory`` builds the
     run's measurer from the settings; ``warnings`` says, before a run, what the settings
     leave out (e.g. no control configured) in sentences for the person running it.
+    ``parse_input`` normalises one target of a :attr:`InputKind.TARGETS` experiment (raises
+    ``ValueError`` with the reason for one it cannot measure); ``options`` documents the
+    experiment's own settings (key → one-line help), given as ``--option NAME.KEY=VALUE``
+    or the config file's ``"options": {"NAME": {"KEY": "VALUE"}}``.
     """
 
     name: str
@@ -160,3 +175,5 @@ class Experiment:
     factory: MeasurerFactory
     description: str
     warnings: Callable[[ExperimentSettings], list[str]] = _no_warnings
+    parse_input: Callable[[str], str] = _no_parser
+    options: Mapping[str, str] = field(default_factory=dict)

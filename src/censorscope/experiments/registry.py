@@ -1,15 +1,19 @@
 """The experiments the probe can run, by name: the one place ``probe run --experiment`` looks.
 
-Built-in experiments are listed in ``_BUILTIN`` (each package's ``experiment.py`` defines its
-``EXPERIMENT``); :func:`register` adds one at run time (a plug-in, or a test's own small
+Built-in experiments are found, not listed: every package ``censorscope.experiments.<name>``
+with an ``experiment.py`` that defines ``EXPERIMENT`` is registered when this module is
+imported (:func:`_builtin`); :func:`register` adds one at run time (a plug-in, or a test's own small
 experiment) and :func:`unregister` removes it again. Names are unique; registering a taken
 name is an error unless ``replace=True``. See CONTRIBUTING.md, "How to add an experiment".
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
+import censorscope.experiments as _package
 from censorscope.experiments.interface import Experiment
-from censorscope.experiments.web_connectivity.experiment import EXPERIMENT as WEB_CONNECTIVITY
 
 __all__ = [
     "UnknownExperiment",
@@ -18,8 +22,6 @@ __all__ = [
     "registered",
     "unregister",
 ]
-
-_BUILTIN: tuple[Experiment, ...] = (WEB_CONNECTIVITY,)
 
 _EXPERIMENTS: dict[str, Experiment] = {}
 
@@ -69,5 +71,22 @@ def registered() -> list[Experiment]:
     return [_EXPERIMENTS[name] for name in sorted(_EXPERIMENTS)]
 
 
-for _experiment in _BUILTIN:
+def _builtin() -> list[Experiment]:
+    """The ``EXPERIMENT`` of every sub-package's ``experiment`` module, by package name."""
+
+    found: list[Experiment] = []
+    for info in sorted(pkgutil.iter_modules(_package.__path__), key=lambda i: i.name):
+        if not info.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"{_package.__name__}.{info.name}.experiment")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{_package.__name__}.{info.name}.experiment":
+                raise  # a broken experiment must fail loudly, not vanish
+            continue
+        found.append(module.EXPERIMENT)
+    return found
+
+
+for _experiment in _builtin():
     register(_experiment)

@@ -147,6 +147,9 @@ def probe() -> None:
 @click.option("--control-timeout", type=float, metavar="S",
               help="Control call timeout (default 30).")
 @click.option("--report-id", metavar="ID", help="Use this report id instead of a new one.")
+@click.option("--option", "-O", "options", multiple=True, metavar="EXPERIMENT.KEY=VALUE",
+              help="An experiment's own setting, e.g. tls_sni.control_sni=example.org (see "
+                   "`censorscope probe experiments`). Repeatable.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress on stderr.")
 @click.option("--no-summary", is_flag=True, help="Do not print the summary table.")
 @click.option("--upload", "upload_url", metavar="URL",
@@ -168,7 +171,8 @@ def run_cmd(
     probe_network_name: str | None, asn_table: str | None, public_ranges: tuple[str, ...],
     timeout_scale: float | None, dns_timeout: float | None, tcp_timeout: float | None,
     tls_timeout: float | None, http_timeout: float | None, control_timeout: float | None,
-    report_id: str | None, no_progress: bool, no_summary: bool, upload_url: str | None,
+    report_id: str | None, options: tuple[str, ...], no_progress: bool, no_summary: bool,
+    upload_url: str | None,
     upload_from_config: bool, upload_queue: Path | None, upload_protocol: str | None,
     upload_within: float | None,
 ) -> None:
@@ -187,8 +191,9 @@ def run_cmd(
             asn_table=asn_table, report_id=report_id,
             public_ranges=tuple(public_ranges) if public_ranges else None,
         ).with_timeouts(timeout_scale, dns=dns_timeout, tcp=tcp_timeout, tls=tls_timeout,
-                        http=http_timeout, control=control_timeout)
+                        http=http_timeout, control=control_timeout).with_options(options)
         config.load_asn_table()  # fail early on a bad table
+        config.to_settings(experiment=experiment)  # and on an option it does not have
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     if upload_from_config and not upload_url:
@@ -217,10 +222,14 @@ def run_cmd(
     def warn(msg: str) -> None:
         click.echo(f"warning: {msg}", err=True)
 
-    result = asyncio.run(run_probe(
-        items, config, experiment=experiment, output=output, resume=resume, parallel=parallel,
-        progress=Progress(0, enabled=not no_progress), warn=warn, upload_queue=queue,
-    ))
+    try:
+        result = asyncio.run(run_probe(
+            items, config, experiment=experiment, output=output, resume=resume,
+            parallel=parallel, progress=Progress(0, enabled=not no_progress), warn=warn,
+            upload_queue=queue,
+        ))
+    except ConfigError as exc:  # an option value the experiment cannot use
+        raise click.UsageError(str(exc)) from exc
     if not no_summary and result.rows:
         click.echo(format_table(result.rows))
     click.echo(summary_line(result, output), err=True)
@@ -290,9 +299,12 @@ def lists_cmd() -> None:
 def experiments_cmd() -> None:
     """List the registered experiments (what `probe run --experiment` takes).
 
-    Columns: name, OONI test name and version, input kind, description.
+    Columns: name, OONI test name and version, input kind, description; then each of the
+    experiment's options (`--option NAME.KEY=VALUE`), indented.
     """
 
     for exp in registered():
         click.echo(f"{exp.name:20} {exp.test_name:20} {exp.test_version:8} "
-                   f"{exp.inputs.value:5} {exp.description}")
+                   f"{exp.inputs.value:7} {exp.description}")
+        for key, help_text in sorted(exp.options.items()):
+            click.echo(f"    --option {exp.name}.{key}=…  {help_text}")

@@ -5,7 +5,9 @@ Read from a JSON file (``--config``), typically the ``probe-<isp>.json`` the lab
 ``collector_urls``, ``ca_file``, ``public_resolver``, ``doh_url``, ``asn_table``); command-line
 flags override it. Plain keys are accepted too: ``control_url``, ``collector_url``,
 ``resolver`` (Do53 ``ip:port``), ``public_ranges``, ``timeouts`` (``{"dns": 4, "tcp": 10, …}``),
-``timeout_scale``, ``report_id``, ``parallel``. This module is the only one that reads the
+``timeout_scale``, ``report_id``, ``parallel``, ``options`` (each experiment's own settings:
+``{"tls_sni": {"control_sni": "example.org"}}``; ``--option tls_sni.control_sni=…`` on the
+command line). This module is the only one that reads the
 file; the experiments get :class:`~censorscope.experiments.interface.ExperimentSettings`
 (``to_settings``), the uploader the ``collector_url`` and ``ca_file`` fields.
 
@@ -22,7 +24,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from censorscope.experiments.interface import ExperimentSettings, ProbeMetadata, Timeouts
+from censorscope.experiments.interface import (
+    Experiment,
+    ExperimentSettings,
+    ProbeMetadata,
+    Timeouts,
+)
 from censorscope.model.endpoint import is_ip, join_host_port, split_ip_port
 from censorscope.model.ipinfo import ASNTable
 
@@ -87,6 +94,7 @@ class ProbeConfig:
     parallel: int = 1
     allow_loopback: bool = False
     doh_always: bool = False
+    options: dict[str, dict[str, str]] = field(default_factory=dict)  # experiment → key → value
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], *, source: str = "config") -> ProbeConfig:
@@ -132,7 +140,21 @@ class ProbeConfig:
         cfg.parallel = int(data.get("parallel") or 1)
         cfg.allow_loopback = bool(data.get("allow_loopback", False))
         cfg.doh_always = bool(data.get("doh_always", False))
+        cfg.options = _options(data.get("options"), f"{source}: options")
         return cfg
+
+    def with_options(self, assignments: tuple[str, ...]) -> ProbeConfig:
+        """A copy with ``NAME.KEY=VALUE`` assignments (``--option``) added over the file's."""
+
+        merged = {name: dict(values) for name, values in self.options.items()}
+        for text in assignments:
+            target, sep, value = text.partition("=")
+            name, dot, key = target.strip().partition(".")
+            if not sep or not dot or not name or not key.strip():
+                raise ConfigError(f"--option {text!r}: expected EXPERIMENT.KEY=VALUE "
+                                  "(e.g. tls_sni.control_sni=example.org)")
+            merged.setdefault(name, {})[key.strip()] = value
+        return replace(self, options=merged)
 
     def override(self, **changes: Any) -> ProbeConfig:
         """A copy with the non-``None`` ``changes`` applied (command-line flags)."""
@@ -172,9 +194,21 @@ class ProbeConfig:
         except ValueError as exc:
             raise ConfigError(f"asn_table: {self.asn_table}: {exc}") from exc
 
-    def to_settings(self, asn_table: ASNTable | None = None) -> ExperimentSettings:
-        """What every experiment is given (``asn_table`` as loaded by ``load_asn_table``)."""
+    def to_settings(
+        self, asn_table: ASNTable | None = None, *, experiment: Experiment | None = None,
+    ) -> ExperimentSettings:
+        """What every experiment is given (``asn_table`` as loaded by ``load_asn_table``),
+        with ``experiment``'s own options; :class:`ConfigError` for an option it does not
+        document."""
 
+        options: dict[str, str] = {}
+        if experiment is not None:
+            options = dict(self.options.get(experiment.name, {}))
+            unknown = sorted(set(options) - set(experiment.options))
+            if unknown:
+                known = ", ".join(sorted(experiment.options)) or "none"
+                raise ConfigError(f"options: {experiment.name} has no option "
+                                  f"{', '.join(unknown)} (its options: {known})")
         return ExperimentSettings(
             resolver=self.resolver,
             doh_url=self.doh_url,
@@ -187,6 +221,7 @@ class ProbeConfig:
             timeouts=self.timeouts,
             doh_always=self.doh_always,
             allow_loopback=self.allow_loopback,
+            options=options,
         )
 
     def probe_metadata(self, asn_table: ASNTable | None = None) -> ProbeMetadata:
@@ -199,6 +234,22 @@ class ProbeConfig:
             resolver_asn=info.asn if info else 0,
             resolver_network_name=info.as_name if info else "",
         )
+
+
+def _options(value: Any, key: str) -> dict[str, dict[str, str]]:
+    """The config's ``options`` object: experiment name → {key: value} (values as strings)."""
+
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: must be an object of experiment name → {{key: value}}")
+    out: dict[str, dict[str, str]] = {}
+    for name, values in value.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"{key}.{name}: must be an object of option → value")
+        out[str(name)] = {str(k): v if isinstance(v, str) else json.dumps(v)
+                          for k, v in values.items()}
+    return out
 
 
 def load_config_file(path: Path) -> ProbeConfig:

@@ -11,7 +11,7 @@ QA cases ``idnaWithoutCensorship*`` expect; the input string itself is kept as g
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -93,17 +93,38 @@ def parse_input(raw: str, *, category_code: str = "") -> MeasurementInput:
     return MeasurementInput(input=text, url=url, category_code=category_code)
 
 
+def target_parser(normalise: Callable[[str], str]) -> Callable[[str], MeasurementInput]:
+    """A parser of free-form targets (host names, IPs, service names …) from an experiment's
+    ``normalise`` (``ValueError`` → :class:`InputError` with its reason)."""
+
+    def parse(raw: str) -> MeasurementInput:
+        text = raw.strip()
+        if not text:
+            raise InputError(raw, "empty input")
+        try:
+            return MeasurementInput(input=text, url=normalise(text))
+        except ValueError as exc:
+            raise InputError(raw, str(exc)) from exc
+
+    return parse
+
+
 def validate_inputs(
     raws: Iterable[str | MeasurementInput],
+    parse: Callable[[str], MeasurementInput] = parse_input,
 ) -> tuple[list[MeasurementInput], list[InputError]]:
-    """Split raw inputs into valid ones (first occurrence, order kept) and errors."""
+    """Split raw inputs into valid ones (first occurrence, order kept) and errors; ``parse``
+    validates one raw input (URLs by default)."""
 
     good: list[MeasurementInput] = []
     bad: list[InputError] = []
     seen: set[str] = set()
     for raw in raws:
         try:
-            item = raw if isinstance(raw, MeasurementInput) else parse_input(raw)
+            if isinstance(raw, MeasurementInput):  # a test-list entry, already a URL
+                item = raw if parse is parse_input else parse(raw.input)
+            else:
+                item = parse(raw)
         except InputError as exc:
             bad.append(exc)
             continue

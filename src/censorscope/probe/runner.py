@@ -36,8 +36,8 @@ from censorscope.experiments.interface import Experiment, InputKind, Measurer, P
 from censorscope.experiments.registry import get_experiment
 from censorscope.model.ids import new_report_id
 
-from .config import ProbeConfig
-from .inputs import InputError, MeasurementInput, validate_inputs
+from .config import ConfigError, ProbeConfig
+from .inputs import InputError, MeasurementInput, parse_input, target_parser, validate_inputs
 from .output import JSONLWriter, OutputError, scan_for_resume
 from .progress import Progress
 from .queue import UploadQueue
@@ -102,7 +102,7 @@ def startup_warnings(
     """What the person starting the run should know: the experiment's own warnings about the
     settings (e.g. no control), and where measurements go when there is no ``output``."""
 
-    warnings = list(experiment.warnings(config.to_settings()))
+    warnings = list(experiment.warnings(config.to_settings(experiment=experiment)))
     if output is None and upload_queue is None:
         warnings.append("no --output: measurements are not saved, only summarised")
     elif output is None and upload_queue is not None:
@@ -117,14 +117,17 @@ def select_inputs(
 ) -> tuple[list[MeasurementInput], list[InputError]]:
     """The targets of the run and the rejected inputs.
 
-    A URL experiment gets the valid URLs, first occurrence first (each invalid one is
-    warned about and skipped); an experiment without input gets :data:`NO_INPUT` once
+    A URL experiment gets the valid URLs, a target experiment the targets its
+    ``parse_input`` accepts, first occurrence first (each invalid one is warned about and
+    skipped); an experiment without input gets :data:`NO_INPUT` once
     (callers refuse inputs for it before: ``inputs`` is ignored here).
     """
 
     if experiment.inputs is InputKind.NONE:
         return [NO_INPUT], []
-    good, bad = validate_inputs(inputs)
+    parse = (target_parser(experiment.parse_input) if experiment.inputs is InputKind.TARGETS
+             else parse_input)
+    good, bad = validate_inputs(inputs, parse)
     for err in bad:
         warn(f"skipping input {err}")
     return good, bad
@@ -329,7 +332,11 @@ async def run_probe(
 
     exp = get_experiment(experiment) if isinstance(experiment, str) else experiment
     asn_table = config.load_asn_table()
-    measurer = exp.factory(config.to_settings(asn_table))
+    settings = config.to_settings(asn_table, experiment=exp)  # ConfigError: a bad option
+    try:
+        measurer = exp.factory(settings)
+    except ValueError as exc:
+        raise ConfigError(f"{exp.name}: {exc}") from exc
     for message in startup_warnings(exp, config, output=output, upload_queue=upload_queue):
         warn(message)
     good, bad = select_inputs(exp, inputs, warn)

@@ -6,14 +6,21 @@ evidence with ``censorscope.pipeline.evidence`` (:mod:`.claims`); :data:`SCORERS
 test names to them for direct use. Rules are data: each module's family in
 ``censorscope.pipeline.rules`` (``MESSAGING``, ``CIRCUMVENTION``, ``PROBES``, ``MIDDLEBOX``,
 ``FALLBACK``), each with its version; docs/analysis.md describes each scorer.
+
+A scorer of a censorscope experiment lives in its own module here and registers itself with
+``@register(test_name)``; every module of this package is imported (:func:`_import_all`), and
+:data:`SCORERS` gains what they registered, so adding one touches no list.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from censorscope.model.verdict import Verdict
+from censorscope.pipeline.analyze.registry import registered
 from censorscope.pipeline.analyze.subject import Subject
 
 from . import circumvention, messaging, middlebox, probes
@@ -54,3 +61,16 @@ SCORERS: Final[dict[str, ScorerFn]] = {
     "http_invalid_request_line": middlebox.score_hirl,
     **{name: score_fallback for name in FALLBACK_TEST_NAMES},
 }
+
+
+def _import_all() -> None:
+    """Import every module of this package (each registers its scorers on import)."""
+
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+_import_all()
+for _name, _scorer in registered().items():
+    if _scorer.__module__.startswith(f"{__name__}."):
+        SCORERS.setdefault(_name, _scorer)
