@@ -13,12 +13,15 @@ measurements, 0.7–818 KB) replicated to ``--count`` JSONL lines with distinct 
   peak of the whole process tree's RSS sampled from /proc every 20 ms; the acceptance ratio
   (8,000 / 2,000) must be ≤ 1.3 and the peak < 400 MiB.
 
-Rates are medians over ``--repeat`` alternating runs, plus the best run of each (``best_*``: the
-least disturbed, the machine is shared) and the median CPU-time ratio. Prints one JSON object
-per result, the summary last:
+``--build wheel`` (the default) measures the package as ``pip install`` builds it (a wheel:
+the analysis hot path compiled with mypyc, see setup.py); ``--build source`` the development
+tree (pure Python). Rates are medians over ``--repeat`` alternating runs, plus the best run of
+each (``best_*``: the least disturbed, the machine is shared) and the median CPU-time ratio.
+Prints one JSON object per result, the summary last:
 
     .venv/bin/python bench/analyze.py [--count 3000] [--repeat 3] [--mem-counts 2000,8000]
                                       [--workdir DIR] [--corpus JSONL] [--skip-mem]
+                                      [--build wheel|source]
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from installed import BUILDS, use_build
 
 from ingest import build_corpus, decode_only
 
@@ -225,11 +230,15 @@ def main() -> None:
                     help="also time each stage in-process (CPU seconds over the corpus)")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--corpus", default=None, help="use this JSONL file instead of building one")
+    ap.add_argument("--build", choices=BUILDS, default="wheel",
+                    help="wheel: as pip installs it (compiled hot path); source: the dev tree")
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="cs-bench-analyze-"))
     work.mkdir(parents=True, exist_ok=True)
     core = min(CORES)
     try:
+        build = use_build(args.build, work)
+        print(json.dumps({"bench": "analyze.build", **build}), flush=True)
         if args.corpus:
             corpus = Path(args.corpus)
             size = corpus.stat().st_size
@@ -259,7 +268,7 @@ def main() -> None:
         one_s = statistics.median(r["one"]["seconds"] for r in runs)
         two_s = statistics.median(r["two"]["seconds"] for r in runs)
         summary: dict[str, Any] = {
-            "bench": "analyze", "measurements": count, "bytes": size,
+            "bench": "analyze", **build, "measurements": count, "bytes": size,
             "average_line_bytes": round(size / count), "repeat": args.repeat,
             "decode_only_per_s": round(count / dec_s),
             "analyze_jobs1_per_s": round(count / one_s),

@@ -12,11 +12,14 @@ ingest --jobs 1`` does (two passes: the facts of the whole input first, then ver
 ``--no-analyze`` measures without verdicts instead, ``--both`` measures both ways in every
 repeat (and prints a summary for each). Then the peak RSS of ingest with verdicts on corpora
 of ``--mem-counts`` lines (default 2,000 and 8,000) and their ratio (target ≤ 1.3, < 400 MiB).
+``--build wheel`` (the default) measures the package as ``pip install`` builds it (a wheel: the
+analysis hot path compiled with mypyc, see setup.py), ``--build source`` the development tree.
 Prints one JSON object per result:
 
     .venv/bin/python bench/ingest.py [--count 3000] [--batch-size 10000] [--repeat 3]
                                      [--no-analyze | --both] [--workdir DIR] [--corpus JSONL]
                                      [--mem-counts 2000,8000 | --skip-mem]
+                                     [--build wheel|source]
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ import time
 from pathlib import Path
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from installed import BUILDS, use_build
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "data" / "ooni-samples"
@@ -148,6 +155,8 @@ def main() -> None:
     ap.add_argument("--mem-counts", default="2000,8000",
                     help="peak RSS of ingest (with verdicts, --jobs 1) on corpora of these sizes")
     ap.add_argument("--skip-mem", action="store_true")
+    ap.add_argument("--build", choices=BUILDS, default="wheel",
+                    help="wheel: as pip installs it (compiled hot path); source: the dev tree")
     ap.add_argument("--child", nargs=5, metavar=("JSONL", "DB", "BATCH", "ANALYZE", "JOBS"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -159,6 +168,8 @@ def main() -> None:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="cs-bench-ingest-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
+        build = use_build(args.build, work)
+        print(json.dumps({"bench": "ingest.build", **build}), flush=True)
         if args.corpus:
             corpus = Path(args.corpus)
             size = corpus.stat().st_size
@@ -200,7 +211,7 @@ def main() -> None:
             e2e_s = statistics.median(r["seconds"] for _, r in pairs)
             last = pairs[-1][1]
             print(json.dumps({
-                "bench": "ingest.end_to_end", "analyze": analyze, "store": "duckdb",
+                "bench": "ingest.end_to_end", **build, "analyze": analyze, "store": "duckdb",
                 "measurements": n, "stored": last["stored"],
                 "observations": last["observations"], "verdicts": last["verdicts"],
                 "errors": last["errors"], "seconds": round(e2e_s, 3),
