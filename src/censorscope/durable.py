@@ -1,4 +1,4 @@
-"""File durability: the one ``fsync_dir`` of the code base.
+"""File durability: the one ``fsync_dir`` and ``write_atomic`` of the code base.
 
 Why here: it does I/O, so it cannot live in ``model`` (pure vocabulary), and its callers sit on
 both sides of the layering — the probe (JSONL output, upload queue) and the collector and
@@ -13,7 +13,7 @@ import errno
 import os
 from pathlib import Path
 
-__all__ = ["fsync_dir"]
+__all__ = ["fsync_dir", "write_atomic"]
 
 # fsync(2) on a directory fails with these where the file system cannot sync directories
 # (some FUSE and network file systems); there is nothing more to make durable there.
@@ -37,3 +37,21 @@ def fsync_dir(path: Path | str) -> None:
             raise
     finally:
         os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` all at once: written to ``.<name>.<pid>.tmp`` beside it,
+    fsync'd, renamed over ``path``, and the directory synced. A crash leaves the old file or
+    the new one, never a mix (a stale ``.*.tmp`` may stay behind)."""
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)

@@ -29,6 +29,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "lab": ("censorscope.lab.cli", "lab", "Build and drive the censorship lab (needs root)."),
     "probe": ("censorscope.probe.cli", "probe", "Run measurements (Web Connectivity …)."),
+    "lists": (
+        "censorscope.probe.lists_cli", "lists",
+        "Show the Citizen Lab test lists: entries, counts per category, the legend.",
+    ),
     "control": ("censorscope.control.cli", "control", "Run the test helper (control)."),
     "collector": (
         "censorscope.collector.cli", "collector",

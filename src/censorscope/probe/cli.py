@@ -1,9 +1,10 @@
 """``censorscope probe``: run a registered experiment and upload its measurements.
 
-This module only parses options and calls: inputs come from ``inputs.gather_inputs``, settings
-from ``config`` (the only reader of the config file), the experiment from
-``censorscope.experiments.registry`` (through ``runner.run_probe``), queue delivery from
-``upload.deliver_queue``. ``probe run --upload URL`` puts every measurement in a durable local
+This module only parses options and calls: inputs come from ``sources.gather_inputs``, settings
+from ``config`` (the only reader of the config file), the experiments and their inputs from
+``plan`` (``--experiment a,b``, ``--preset``; the registry ``censorscope.experiments.registry``),
+the run from ``multirun.run_steps`` (one ``runner.run_probe`` per experiment), queue delivery
+from ``upload.deliver_queue``. ``probe run --upload URL`` puts every measurement in a durable local
 queue and delivers it at the end of the run; ``probe upload`` delivers what is left later.
 """
 
@@ -16,15 +17,22 @@ from pathlib import Path
 import click
 
 from censorscope.experiments.interface import InputKind
-from censorscope.experiments.registry import UnknownExperiment, get_experiment, registered
+from censorscope.experiments.registry import registered
 
+from .budget import Budget
 from .config import ConfigError, ProbeConfig, load_config_file
-from .inputs import InputSourceError, gather_inputs
+from .history import History, HistoryError, default_history_path
+from .inputs import InputSourceError
+from .lists_cli import lists
+from .multirun import run_steps
+from .plan import PlanError, Step, experiment_steps, preset_steps
+from .presets import PRESETS, TEST_LISTS, preset_lists
 from .progress import Progress
 from .queue import UploadQueue, default_queue_dir
-from .runner import DEFAULT_EXPERIMENT, error_lines, exit_status, run_probe, summary_line
+from .runner import DEFAULT_EXPERIMENT, RunResult, error_lines, exit_status, summary_line
+from .sources import gather_inputs
 from .summary import format_table
-from .testlists import available_lists, load_test_list
+from .testlists import available_lists
 from .upload import DeliveryReport, UploadSetupError, check_collector_url, deliver_queue
 
 __all__ = ["probe"]
@@ -39,10 +47,18 @@ event in OONI's format. It writes one OONI measurement per line and ends with a 
 URL, verdict hint (ok / anomaly: dns|tcp_ip|http-failure|http-diff / down / unknown), and
 the first failing step.
 
+Several experiments run one after another with --experiment a,b (each its own report, all
+into the same --output and upload queue; each gets the inputs it takes); --preset NAME runs a
+country's mix (`censorscope probe presets`). With --max-runtime S, URL experiments measure
+the URLs of the highest category weight and least recently measured first (a local history,
+--history) and start nothing new once S seconds are used.
+
 \b
 Examples:
   censorscope probe run --input https://www.example.org/ --output out.jsonl
-  censorscope probe run --test-list az --category NEWS --parallel 8 -o az.jsonl
+  censorscope probe run --test-list az --category NEWS,GRP --parallel 8 -o az.jsonl
+  censorscope probe run --preset websites --probe-cc AZ --max-runtime 600 -o az.jsonl
+  censorscope probe run -e tls_sni,dns_consistency -i https://www.tiktok.com/ -o out.jsonl
   censorscope probe run --config probe.json --input-file urls.txt -o out.jsonl --resume
   censorscope probe run -i https://www.example.org/ -o out.jsonl \\
       --upload https://collector.example/   # then, if some stayed queued:
@@ -98,20 +114,32 @@ def probe() -> None:
 
 
 @probe.command("run", help=_RUN_HELP)
-@click.option("--experiment", "-e", "experiment_name", default=DEFAULT_EXPERIMENT,
-              show_default=True, metavar="NAME",
-              help="The registered experiment to run (see `censorscope probe experiments`).")
+@click.option("--experiment", "-e", "experiments", multiple=True, metavar="NAME[,NAME…]",
+              help="The registered experiment(s) to run (see `censorscope probe experiments`; "
+                   f"default {DEFAULT_EXPERIMENT}). Comma-separated or repeated: they run one "
+                   "after another, each with its own report.")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), metavar="NAME",
+              help="Run a preset mix of experiments for --probe-cc: "
+                   + ", ".join(sorted(PRESETS)) + " (see `censorscope probe presets`).")
 @click.option("--input", "-i", "urls", multiple=True, metavar="URL",
               help="A URL to measure (http:// or https://). Repeatable.")
 @click.option("--input-file", "-f", "files", multiple=True, metavar="FILE",
               type=click.Path(path_type=Path),
               help="A text file with one URL per line (# starts a comment). Repeatable.")
-@click.option("--test-list", "-l", metavar="CC|global|PATH.csv",
+@click.option("--test-list", "-l", "test_lists", multiple=True, metavar="CC|global|PATH.csv",
               help="A Citizen Lab test list: a country code (az, am, ru…), 'global', or a CSV "
-                   "file. The bundled snapshot is used for codes (see `probe lists`).")
-@click.option("--category", "-c", "categories", multiple=True, metavar="CODE",
-              help="Keep only test-list URLs of this category code (NEWS, HUMR, GRP…). "
+                   "file. The bundled snapshot is used for codes (see `censorscope lists`). "
                    "Repeatable.")
+@click.option("--category", "-c", "categories", multiple=True, metavar="CODE[,CODE…]",
+              help="Keep only test-list URLs of these category codes (NEWS, HUMR, GRP…; "
+                   "`censorscope lists categories`). Comma-separated or repeated.")
+@click.option("--max-runtime", type=click.FloatRange(min=0, min_open=True), metavar="S",
+              help="URL experiments measure by category weight and least recently measured "
+                   "first, and start no new measurement after S seconds in all.")
+@click.option("--history", "history_path", type=click.Path(path_type=Path, dir_okay=False),
+              metavar="FILE.json",
+              help="When each URL was last measured from this network (used and updated with "
+                   f"--max-runtime; default {default_history_path()}).")
 @click.option("--output", "-o", type=click.Path(path_type=Path), metavar="FILE.jsonl",
               help="Append measurements here, one JSON object per line, each synced to disk.")
 @click.option("--resume", is_flag=True,
@@ -164,8 +192,10 @@ def probe() -> None:
               help="Keep trying to upload for at most S seconds after the run (default 60; "
                    "0: only queue). The rest stays queued for `probe upload`.")
 def run_cmd(
-    experiment_name: str, urls: tuple[str, ...], files: tuple[Path, ...], test_list: str | None,
-    categories: tuple[str, ...], output: Path | None, resume: bool, parallel: int | None,
+    experiments: tuple[str, ...], preset: str | None, urls: tuple[str, ...],
+    files: tuple[Path, ...], test_lists: tuple[str, ...], categories: tuple[str, ...],
+    max_runtime: float | None, history_path: Path | None,
+    output: Path | None, resume: bool, parallel: int | None,
     config_file: Path | None, control_url: str | None, ca_file: str | None,
     resolver: str | None, doh_url: str | None, probe_cc: str | None, probe_asn: str | None,
     probe_network_name: str | None, asn_table: str | None, public_ranges: tuple[str, ...],
@@ -176,10 +206,11 @@ def run_cmd(
     upload_from_config: bool, upload_queue: Path | None, upload_protocol: str | None,
     upload_within: float | None,
 ) -> None:
-    try:
-        experiment = get_experiment(experiment_name)
-    except UnknownExperiment as exc:
-        raise click.UsageError(str(exc)) from exc
+    if preset and experiments:
+        raise click.UsageError("--preset chooses the experiments; drop --experiment")
+    if preset and (urls or files):
+        raise click.UsageError("--preset chooses its inputs; drop --input/--input-file "
+                               "(--test-list and --category choose its web sites)")
     if resume and output is None:
         raise click.UsageError("--resume needs --output FILE.jsonl")
     if upload_from_config and not upload_url and config_file is None:
@@ -193,9 +224,13 @@ def run_cmd(
         ).with_timeouts(timeout_scale, dns=dns_timeout, tcp=tcp_timeout, tls=tls_timeout,
                         http=http_timeout, control=control_timeout).with_options(options)
         config.load_asn_table()  # fail early on a bad table
-        config.to_settings(experiment=experiment)  # and on an option it does not have
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    steps = _plan(experiments, preset, config, urls, files, test_lists, categories)
+    if len(steps) > 1 and config.report_id:
+        raise click.UsageError("--report-id names one report; several experiments make one "
+                               "report each")
+    history = _history(history_path, max_runtime)
     if upload_from_config and not upload_url:
         upload_url = config.collector_url
         if not upload_url:
@@ -209,41 +244,85 @@ def run_cmd(
             queue = UploadQueue(upload_queue or default_queue_dir())
         except OSError as exc:
             raise click.UsageError(f"cannot use the upload queue: {exc}") from exc
-    try:
-        items = gather_inputs(urls, files, test_list, categories)
-    except InputSourceError as exc:
-        raise click.UsageError(str(exc)) from exc
-    if experiment.inputs is InputKind.NONE and items:
-        raise click.UsageError(f"the {experiment.name} experiment takes no input; "
-                               "drop --input/--input-file/--test-list")
-    if experiment.inputs is InputKind.URLS and not items:
-        raise click.UsageError("nothing to measure: give --input, --input-file or --test-list")
 
     def warn(msg: str) -> None:
         click.echo(f"warning: {msg}", err=True)
 
     try:
-        result = asyncio.run(run_probe(
-            items, config, experiment=experiment, output=output, resume=resume,
-            parallel=parallel, progress=Progress(0, enabled=not no_progress), warn=warn,
-            upload_queue=queue,
+        results = asyncio.run(run_steps(
+            steps, config, output=output, resume=resume, parallel=parallel,
+            progress=lambda step: Progress(0, enabled=not no_progress), warn=warn,
+            upload_queue=queue, budget=Budget(max_runtime) if max_runtime else None,
+            history=history,
         ))
-    except ConfigError as exc:  # an option value the experiment cannot use
+    except ConfigError as exc:  # an option value an experiment cannot use
         raise click.UsageError(str(exc)) from exc
-    if not no_summary and result.rows:
-        click.echo(format_table(result.rows))
-    click.echo(summary_line(result, output), err=True)
+    _print_results(results, output, summary=not no_summary, several=len(steps) > 1)
     if queue is not None and upload_url is not None:
         delivery = _deliver(queue.root, upload_url,
                             within=60.0 if upload_within is None else upload_within,
                             protocol=upload_protocol or "submit_measurement",
                             ca_file=config.ca_file)
         click.echo(f"upload: {delivery.message(upload_url)}", err=True)
-    for line in error_lines(result):
-        click.echo(line, err=True)
-    status = exit_status(result)
+    for result in results:
+        for line in error_lines(result):
+            click.echo(line, err=True)
+    status = max(exit_status(result) for result in results)
     if status:
         sys.exit(status)
+
+
+def _plan(
+    experiments: tuple[str, ...], preset: str | None, config: ProbeConfig,
+    urls: tuple[str, ...], files: tuple[Path, ...], test_lists: tuple[str, ...],
+    categories: tuple[str, ...],
+) -> list[Step]:
+    """The run's steps (usage errors for anything that cannot be measured as asked)."""
+
+    try:
+        if preset:
+            return preset_steps(preset, probe_cc=config.probe_cc, test_lists=test_lists,
+                                categories=categories)
+        items = gather_inputs(urls, files, test_lists, categories)
+        steps, unused = experiment_steps(experiments or (DEFAULT_EXPERIMENT,), items)
+    except (InputSourceError, PlanError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    if len(steps) == 1:
+        exp = steps[0].experiment
+        if exp.inputs is InputKind.NONE and items:
+            raise click.UsageError(f"the {exp.name} experiment takes no input; "
+                                   "drop --input/--input-file/--test-list")
+        if exp.inputs is not InputKind.NONE and not items:
+            raise click.UsageError("nothing to measure: give --input, --input-file or "
+                                   "--test-list")
+    for text in unused:
+        click.echo(f"warning: skipping input {text!r}: no experiment of this run takes it",
+                   err=True)
+    return steps
+
+
+def _history(path: Path | None, max_runtime: float | None) -> History | None:
+    """The measurement history (with --max-runtime or --history), read before measuring."""
+
+    if path is None and max_runtime is None:
+        return None
+    try:
+        return History.load(path or default_history_path())
+    except HistoryError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _print_results(results: list[RunResult], output: Path | None, *, summary: bool,
+                   several: bool) -> None:
+    """Per experiment: the summary table (stdout) and the summary line (stderr)."""
+
+    for result in results:
+        if several and summary and result.rows:
+            click.echo(f"== {result.experiment} (report {result.report_id})")
+        if summary and result.rows:
+            click.echo(format_table(result.rows))
+        prefix = f"{result.experiment}: " if several else ""
+        click.echo(prefix + summary_line(result, output), err=True)
 
 
 @probe.command("upload")
@@ -283,16 +362,31 @@ def upload_cmd(queue_dir: Path | None, url: str | None, config_file: Path | None
         sys.exit(1)
 
 
-@probe.command("lists")
-def lists_cmd() -> None:
-    """List the bundled Citizen Lab test lists.
+probe.add_command(lists, "lists")  # `censorscope probe lists …` = `censorscope lists …`
 
-    Citizen Lab test lists, citizenlab/test-lists @ 7f01e430, CC BY-NC-SA 4.0.
+
+@probe.command("presets")
+@click.option("--probe-cc", metavar="CC", default="ZZ",
+              help="Show the test lists the presets use for this country.")
+def presets_cmd(probe_cc: str) -> None:
+    """List the presets of `probe run --preset NAME`: each experiment and its inputs.
+
+    An experiment marked "(not registered)" makes its preset fail until it is installed.
     """
 
-    for name in available_lists():
-        entries = load_test_list(name)
-        click.echo(f"{name:8} {len(entries):5} URLs")
+    known = {exp.name for exp in registered()}
+    lists_for = preset_lists(probe_cc, available_lists())
+    for preset in PRESETS.values():
+        click.echo(f"{preset.name:10} {preset.description}")
+        for step in preset.steps:
+            if step.inputs == TEST_LISTS:
+                what = "URLs of the test lists " + " + ".join(lists_for)
+            elif step.targets:
+                what = ", ".join(step.targets)
+            else:
+                what = "(no input)"
+            missing = "" if step.experiment in known else " (not registered)"
+            click.echo(f"    {step.experiment}{missing}: {what}")
 
 
 @probe.command("experiments")

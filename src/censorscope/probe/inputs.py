@@ -4,8 +4,8 @@ Web Connectivity accepts only ``http``/``https`` URLs with a host (OONI's ``inpu
 URL is reported with a clear reason and skipped; the others still run. Internationalised host
 names are converted to their IDNA (punycode) form and upper-case hosts are lowered, as OONI's
 QA cases ``idnaWithoutCensorship*`` expect; the input string itself is kept as given.
-``gather_inputs`` collects the command line's sources (``--input``, ``--input-file``,
-``--test-list``/``--category``) in that order.
+``probe/sources.py`` collects the command line's sources (``--input``, ``--input-file``,
+``--test-list``/``--category``).
 """
 
 from __future__ import annotations
@@ -16,13 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .testlists import TestListError, load_test_list
-
 __all__ = [
     "InputError",
     "InputSourceError",
     "MeasurementInput",
-    "gather_inputs",
     "parse_input",
     "read_input_file",
     "validate_inputs",
@@ -144,32 +141,3 @@ def read_input_file(path: Path) -> list[str]:
         if text and not text.startswith("#"):
             out.append(text)
     return out
-
-
-def gather_inputs(
-    urls: Iterable[str], files: Iterable[Path], test_list: str | None,
-    categories: tuple[str, ...] = (),
-) -> list[str | MeasurementInput]:
-    """The inputs of the given sources, in order: URLs, each file's lines, the test list's
-    entries (filtered by ``categories``). Malformed URLs are kept as strings, so the runner
-    reports and skips them; :class:`InputSourceError` for a source that cannot be used."""
-
-    items: list[str | MeasurementInput] = list(urls)
-    for path in files:
-        try:
-            items.extend(read_input_file(path))
-        except OSError as exc:
-            raise InputSourceError(f"cannot read --input-file {path}: {exc.strerror}") from exc
-    if test_list:
-        try:
-            entries = load_test_list(test_list, categories=categories)
-        except TestListError as exc:
-            raise InputSourceError(str(exc)) from exc
-        for entry in entries:
-            try:
-                items.append(parse_input(entry.url, category_code=entry.category_code))
-            except InputError:
-                items.append(entry.url)  # reported as invalid by the runner
-    elif categories:
-        raise InputSourceError("--category filters a --test-list; give --test-list too")
-    return items

@@ -58,9 +58,18 @@ class ResumeState:
     lines: int = 0
     torn_bytes: int = 0
     bad_lines: int = 0
+    by_test: dict[str, str] = field(default_factory=dict)  # test_name -> its last report_id
 
     def done_in(self, report_id: str | None) -> set[str]:
         return self.done.get(report_id or "", set())
+
+    def report_for(self, test_name: str | None) -> str | None:
+        """The last report of ``test_name`` in the file (any test's when ``None``, or when
+        no line names its test)."""
+
+        if test_name is None or not self.by_test:
+            return self.report_id
+        return self.by_test.get(test_name)
 
 
 def scan_for_resume(path: Path) -> ResumeState:
@@ -108,6 +117,8 @@ def _index(state: ResumeState, line: bytes) -> bool:
         return False
     report_id = str(record.get("report_id") or "")
     state.done.setdefault(report_id, set()).add(str(record.get("input")))
+    if record.get("test_name") and report_id:
+        state.by_test[str(record["test_name"])] = report_id
     state.report_id = report_id or state.report_id
     state.lines += 1
     return True

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from censorscope.durable import fsync_dir as _fsync_dir
+from censorscope.durable import write_atomic as _write_atomic
 
 __all__ = ["Backoff", "Entry", "UploadQueue", "default_queue_dir"]
 
@@ -66,20 +67,6 @@ class Entry:
 
     def body(self) -> bytes:
         return self.path.read_bytes()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 class UploadQueue:

@@ -14,6 +14,8 @@ report. ``run_probe`` is a sequence of steps, each a function below:
    report (a torn last line is cut and measured again);
 4. :func:`run_pool` — at most ``parallel`` measurements at once; a crash costs only its own
    input; a write failure stops the run cleanly (nothing new starts, what was written stays);
+   past a ``deadline`` (``--max-runtime``) nothing new starts and the rest count as
+   ``over_budget``;
 5. :class:`MeasurementSink` — each finished measurement is written (one fsynced JSONL line),
    handed off to the upload queue (``probe/queue.py``; fsync'd, so without ``output`` the
    queue is a safe only copy; a queue failure stops the run like an output failure), and
@@ -26,6 +28,7 @@ report. ``run_probe`` is a sequence of steps, each a function below:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +52,7 @@ __all__ = [
     "MeasurementSink",
     "ResumePoint",
     "RunResult",
+    "build_measurer",
     "error_lines",
     "exit_status",
     "resume_report",
@@ -88,6 +92,7 @@ class RunResult:
     control_failures: int = 0
     torn_bytes: int = 0
     queued: int = 0
+    over_budget: int = 0
 
     @property
     def ok(self) -> bool:
@@ -152,9 +157,11 @@ class ResumePoint:
 
 def resume_report(
     output: Path | None, *, resume: bool, report_id: str | None, warn: Warn = _quiet,
+    test_name: str | None = None,
 ) -> ResumePoint:
     """With ``resume``, read ``output``: repair a torn last line, pick the report (the given
-    ``report_id``, else the file's last one) and the inputs it already holds. Without it,
+    ``report_id``, else the file's last one of ``test_name``: several experiments may write
+    to one file) and the inputs it already holds. Without it,
     nothing is done and ``report_id`` is kept. Inputs of an experiment without input are
     never "done": each run measures once more, in the same report."""
 
@@ -166,7 +173,7 @@ def resume_report(
              "its input is measured again")
     if state.bad_lines:
         warn(f"{output}: {state.bad_lines} line(s) are not valid JSON; left as they are")
-    chosen = report_id or state.report_id
+    chosen = report_id or state.report_for(test_name)
     return ResumePoint(chosen, state.done_in(chosen), state.torn_bytes)
 
 
@@ -178,6 +185,7 @@ class MeasurementSink:
     def __init__(
         self, result: RunResult, *, output: Path | None, upload_queue: UploadQueue | None,
         keep: bool, control_url: str | None, progress: Progress | None, warn: Warn,
+        on_measured: Callable[[MeasurementInput], None] | None = None,
     ) -> None:
         self.result = result
         self.writer = JSONLWriter(output) if output is not None else None
@@ -186,6 +194,7 @@ class MeasurementSink:
         self.control_url = control_url
         self.progress = progress
         self.warn = warn
+        self.on_measured = on_measured
         self._warned_control = False
 
     def record(self, item: MeasurementInput, measurement: dict[str, Any]) -> None:
@@ -196,6 +205,8 @@ class MeasurementSink:
         self.hand_off(measurement)
         if self.keep:
             self.result.measurements.append(measurement)
+        if self.on_measured is not None:
+            self.on_measured(item)
         self.note(item, measurement)
 
     def write(self, measurement: dict[str, Any]) -> None:
@@ -255,12 +266,15 @@ async def run_pool(
     sink: MeasurementSink,
     *,
     parallel: int,
+    deadline: float | None = None,
 ) -> None:
     """Measure ``todo`` with at most ``parallel`` at once, each result into ``sink``.
 
     A measurement that raises costs only its input (``sink.note_crash``). When storing one
     fails, the error goes to ``sink.result.output_error``, no new measurement starts and
-    the unfinished ones are cancelled: nothing already written is lost.
+    the unfinished ones are cancelled: nothing already written is lost. Once
+    ``time.monotonic()`` passes ``deadline`` no new measurement starts (those running
+    finish); the ones not started are counted in ``sink.result.over_budget``.
     """
 
     queue: asyncio.Queue[MeasurementInput] = asyncio.Queue()
@@ -271,6 +285,8 @@ async def run_pool(
 
     async def worker() -> None:
         while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                return
             try:
                 item = queue.get_nowait()
             except asyncio.QueueEmpty:
@@ -295,6 +311,8 @@ async def run_pool(
     async with asyncio.TaskGroup() as tg:
         for _ in range(min(max(1, parallel), len(todo))):
             workers.append(tg.create_task(worker()))
+    if sink.result.output_error is None:
+        sink.result.over_budget = queue.qsize()
 
 
 def _measure_with(
@@ -310,6 +328,18 @@ def _measure_with(
 
 
 # --- the run -----------------------------------------------------------------------------
+def build_measurer(exp: Experiment, config: ProbeConfig) -> Measurer:
+    """The run's measurer from the experiment's factory; :class:`ConfigError` for an
+    unusable ASN table or option (so a multi-experiment run can build every measurer
+    before measuring anything)."""
+
+    settings = config.to_settings(config.load_asn_table(), experiment=exp)
+    try:
+        return exp.factory(settings)
+    except ValueError as exc:
+        raise ConfigError(f"{exp.name}: {exc}") from exc
+
+
 async def run_probe(
     inputs: Iterable[str | MeasurementInput],
     config: ProbeConfig,
@@ -322,9 +352,15 @@ async def run_probe(
     keep: bool = False,
     warn: Warn = _quiet,
     upload_queue: UploadQueue | None = None,
+    measurer: Measurer | None = None,
+    deadline: float | None = None,
+    on_measured: Callable[[MeasurementInput], None] | None = None,
 ) -> RunResult:
     """Measure every valid input with ``experiment`` (a registered name, or an
-    :class:`Experiment`); see the module docstring for the steps.
+    :class:`Experiment`); see the module docstring for the steps. ``measurer`` is one
+    :func:`build_measurer` made already (else it is built here), ``deadline`` a
+    ``time.monotonic()`` after which nothing new starts, ``on_measured`` is told of each
+    input whose measurement was stored.
 
     Raises ``UnknownExperiment`` for an unregistered name and ``ConfigError`` for an
     unusable ASN table, before anything is measured or written.
@@ -332,16 +368,14 @@ async def run_probe(
 
     exp = get_experiment(experiment) if isinstance(experiment, str) else experiment
     asn_table = config.load_asn_table()
-    settings = config.to_settings(asn_table, experiment=exp)  # ConfigError: a bad option
-    try:
-        measurer = exp.factory(settings)
-    except ValueError as exc:
-        raise ConfigError(f"{exp.name}: {exc}") from exc
+    if measurer is None:
+        measurer = build_measurer(exp, config)
     for message in startup_warnings(exp, config, output=output, upload_queue=upload_queue):
         warn(message)
     good, bad = select_inputs(exp, inputs, warn)
     test_start = datetime.now(UTC)
-    start = resume_report(output, resume=resume, report_id=config.report_id, warn=warn)
+    start = resume_report(output, resume=resume, report_id=config.report_id, warn=warn,
+                          test_name=exp.test_name)
     report_id = start.report_id or new_report_id(
         exp.test_name, config.probe_cc, config.probe_asn, test_start)
     todo = [item for item in good if exp.inputs is InputKind.NONE or item.input not in start.done]
@@ -352,9 +386,10 @@ async def run_probe(
     measure = _measure_with(measurer, probe=config.probe_metadata(asn_table),
                             report_id=report_id, test_start_time=test_start)
     sink = MeasurementSink(result, output=output, upload_queue=upload_queue, keep=keep,
-                           control_url=config.control_url, progress=progress, warn=warn)
+                           control_url=config.control_url, progress=progress, warn=warn,
+                           on_measured=on_measured)
     try:
-        await run_pool(todo, measure, sink,
+        await run_pool(todo, measure, sink, deadline=deadline,
                        parallel=parallel if parallel is not None else config.parallel)
     finally:
         sink.close()
@@ -372,6 +407,8 @@ def summary_line(result: RunResult, output: Path | None) -> str:
         parts.append(f"{result.written} written to {output}")
     if result.skipped:
         parts.append(f"{result.skipped} already done (resume)")
+    if result.over_budget:
+        parts.append(f"{result.over_budget} not started (--max-runtime)")
     if result.invalid:
         parts.append(f"{len(result.invalid)} invalid input(s) skipped")
     if result.control_failures:
