@@ -1,0 +1,84 @@
+"""The throttling measurer: the target download, then the control download, then the verdict.
+
+The two downloads run one after the other (never at once: they would share the link), each
+recorded by its own trace (``download``). The verdict and the ratio come from
+``censorscope.model.throughput.judge`` over the figures of both (``testkeys.rate_of``), which
+the scorer recomputes from the same recorded events.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from censorscope.experiments.interface import ProbeMetadata
+from censorscope.model.measurement import make_measurement
+from censorscope.model.throughput import judge
+
+from ..web_connectivity.envelope import probe_annotations
+from .download import download
+from .options import ThrottlingOptions, control_for
+from .testkeys import build_test_keys, rate_of
+
+__all__ = ["TEST_NAME", "TEST_VERSION", "ThrottlingMeasurer"]
+
+TEST_NAME = "throttling"
+TEST_VERSION = "0.1.0"
+
+
+class ThrottlingMeasurer:
+    """Measures one URL per call (the ``Measurer`` protocol)."""
+
+    def __init__(self, options: ThrottlingOptions) -> None:
+        self.options = options
+
+    async def measure(self, url: str) -> dict[str, Any]:
+        """The test keys of one measurement of ``url``."""
+
+        opts = self.options
+        zero = time.monotonic()
+        target = await download(url, 1, zero, opts)
+        control = None
+        if opts.control_url is not None:
+            control = await download(control_for(opts.control_url, url), 2, zero, opts)
+        judgement = judge(rate_of(target, opts),
+                          rate_of(control, opts) if control is not None else None)
+        return build_test_keys(target, control, judgement, opts)
+
+    async def run(
+        self,
+        input: str | None,
+        url: str | None,
+        *,
+        probe: ProbeMetadata,
+        report_id: str,
+        test_start_time: datetime,
+    ) -> dict[str, Any]:
+        """A complete measurement (envelope + test keys) of ``url``, recorded as ``input``."""
+
+        if input is None or url is None:
+            raise ValueError("throttling measures a URL: input and url are required")
+        start = datetime.now(UTC)
+        t0 = time.monotonic()
+        test_keys = await self.measure(url)
+        return make_measurement(
+            test_name=TEST_NAME,
+            test_version=TEST_VERSION,
+            input=input,
+            test_keys=test_keys,
+            probe_asn=f"AS{probe.probe_asn}",
+            probe_cc=probe.probe_cc,
+            probe_network_name=probe.probe_network_name,
+            resolver_asn=f"AS{probe.resolver_asn}",
+            resolver_ip=probe.resolver_ip,
+            resolver_network_name=probe.resolver_network_name,
+            report_id=report_id,
+            software_name=probe.software_name,
+            software_version=probe.software_version,
+            measurement_start_time=start,
+            test_start_time=test_start_time,
+            test_runtime=round(time.monotonic() - t0, 9),
+            test_helpers=None,
+            annotations=probe_annotations(),
+        )
