@@ -21,6 +21,9 @@ Behaviours (``SiteConfig.behaviour``):
 - ``largefile``: ``largefile_size`` bytes (32 MiB), streamed, ``Content-Length`` set.
 - ``blockpage``: 200 "Access Denied" page for every request.
 
+On every ``page`` and ``httpbin`` site, ``/download/<N>`` streams ``N`` bytes (at most
+``DOWNLOAD_MAX``, 64 MiB) like ``largefile``: the object the ``throttling`` experiment fetches.
+
 ``blockpages`` entries are plain HTTP blockpage servers on their own IP; ``proxies`` entries are
 transparent proxies (``censorscope.lab.services.proxy``) run inside this process.
 """
@@ -28,6 +31,7 @@ transparent proxies (``censorscope.lab.services.proxy``) run inside this process
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import ssl
 import sys
@@ -46,6 +50,8 @@ __all__ = ["WebServer", "WebState", "main"]
 
 _CHUNK = 64 * 1024
 _LARGE_CHUNK = bytes(range(256)) * (_CHUNK // 256)
+DOWNLOAD_MAX = 64 << 20
+_DOWNLOAD = re.compile(r"/download/(\d{1,9})")
 
 
 @dataclass
@@ -195,8 +201,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ behaviours
 
+    def _download(self, site: SiteConfig, target: str) -> bool:
+        """Serve ``/download/<N>`` (True), or leave the path to the behaviour (False)."""
+        m = _DOWNLOAD.fullmatch(urlsplit(target).path)
+        if m is None or int(m.group(1)) > DOWNLOAD_MAX:
+            return False
+        self._stream(site, int(m.group(1)))
+        return True
+
     def _serve_page(self, site: SiteConfig, target: str) -> None:
-        self._page(site)
+        if not self._download(site, target):
+            self._page(site)
 
     def _serve_blockpage(self, site: SiteConfig, target: str) -> None:
         self._send(200, pages.blockpage(), site.names[0])
@@ -218,6 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._page(site)
 
     def _serve_httpbin(self, site: SiteConfig, target: str) -> None:
+        if self._download(site, target):
+            return
         path = urlsplit(target).path
         name = site.names[0]
         if path.startswith("/redirect/"):
@@ -243,7 +260,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._page(site)
 
     def _serve_largefile(self, site: SiteConfig, target: str) -> None:
-        size = self.server.state.config.largefile_size
+        self._stream(site, self.server.state.config.largefile_size)
+
+    def _stream(self, site: SiteConfig, size: int) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(size))
