@@ -279,6 +279,18 @@ def test_largefile(lab, tls):
     assert len(got.body) == LARGE
 
 
+@pytest.mark.parametrize("tls", [False, True])
+def test_download_of_n_bytes_on_page_and_httpbin_sites(lab, tls):
+    for ip, host in ((lab.block + "1", "www.example.com"), (lab.block + "7", "httpbin.com")):
+        got = fetch(ip, host, "/download/300000", tls=tls, ca=lab.ca)
+        assert got.status == 200 and int(got.headers["content-length"]) == 300000
+        assert len(got.body) == 300000 and got.body[:3] == bytes(range(3))
+    # beyond the cap, or not a number: the site's own page
+    for path in (f"/download/{64 * 1024 * 1024 + 1}", "/download/x"):
+        page = fetch(lab.block + "1", "www.example.com", path, tls=tls, ca=lab.ca)
+        assert page.status == 200 and title(page.body) == "Example Domain"
+
+
 def test_slow_client_does_not_block_others(lab):
     slow = http.client.HTTPConnection(lab.block + "5", HTTP, timeout=5)
     try:
