@@ -179,6 +179,9 @@ def test_several_experiments_are_all_checked_before_anything_is_measured(
         (["-e", f"{URLS},cs_nope", "-i", "https://a.example/"], "unknown experiment 'cs_nope'"),
         (["-e", f"{URLS},{TARGETS}", "-i", "https://a.example/", "-O", f"{TARGETS}.mode=bad"],
          f"{TARGETS}: option mode: 'bad' is not a mode"),
+        (["-e", f"{URLS},{TARGETS}", "-i", "https://a.example/", "-O", f"{TARGETS}.colour=red",
+          "--upload", "http://127.0.0.1:9/", "--upload-queue", str(tmp_path / "q")],
+         f"{TARGETS} has no option colour (its options: mode)"),
         (["-e", f"{URLS},{TARGETS}", "-i", "a.example"],
          f"nothing to measure for {URLS}: none of the inputs is a URL"),
         (["-e", f"{URLS},{ONCE}", "-i", "https://a.example/", "--report-id", "r1"],
@@ -187,10 +190,7 @@ def test_several_experiments_are_all_checked_before_anything_is_measured(
     for args, message in cases:
         code, text = _run(*args, "-o", str(out))
         assert code == 2 and message in text, text
-    assert not calls and not out.exists()
-
-
-APP_FAKES = [fake(name, InputKind.NONE, []) for name in APP_EXPERIMENTS]
+    assert not calls and not out.exists() and not (tmp_path / "q").exists()
 
 
 @pytest.fixture

@@ -227,6 +227,11 @@ def run_cmd(
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     steps = _plan(experiments, preset, config, urls, files, test_lists, categories)
+    try:
+        for step in steps:  # an option an experiment does not have (its factory checks values)
+            config.to_settings(experiment=step.experiment)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
     if len(steps) > 1 and config.report_id:
         raise click.UsageError("--report-id names one report; several experiments make one "
                                "report each")
