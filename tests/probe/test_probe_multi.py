@@ -162,6 +162,8 @@ def test_several_experiments_share_output_and_queue_each_with_its_inputs_and_rep
     assert sorted(m["report_id"] for m in queued) == sorted(m["report_id"] for m in lines)
     for name, report in reports.items():
         assert f"{name}: report {report}:" in text
+        assert f"== {name} (report {report})" in text, "one summary table per experiment"
+    assert "\n(no input)" in text, "the input-less experiment's row"
     assert "skipping input 'not a target': no experiment of this run takes it" in text
 
     again_code, again = _run("-e", f"{URLS},{TARGETS},{ONCE}", "-i", "https://a.example/",

@@ -78,7 +78,8 @@ def summarize(measurement: dict[str, Any]) -> SummaryRow:
     if control_failure:
         note = f"control: {control_failure}"
         step = f"{step}; {note}" if step != "-" else note
-    return SummaryRow(str(measurement.get("input")), verdict, step)
+    label = measurement.get("input")
+    return SummaryRow("(no input)" if label is None else str(label), verdict, step)
 
 
 def _clip(text: str, width: int) -> str:
