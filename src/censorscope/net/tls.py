@@ -48,12 +48,16 @@ _IANA_CIPHERS: dict[str, str] = {
 
 @dataclass
 class TLSConfig:
-    """What the client offers: SNI (``None`` or an IP literal → no SNI), ALPN, trust, checks."""
+    """What the client offers: SNI (``None`` or an IP literal → no SNI), ALPN, trust, checks.
+
+    ``extra_ca_files`` are trusted on top of ``ca_file`` (or the system's store), as OONI's
+    signal test adds Signal's own CA to the usual roots."""
 
     server_name: str | None
     alpn: list[str] = field(default_factory=lambda: ["h2", "http/1.1"])
     ca_file: str | None = None
     verify: bool = True
+    extra_ca_files: tuple[str, ...] = ()
 
 
 @dataclass
@@ -74,6 +78,8 @@ def _make_context(config: TLSConfig) -> ssl.SSLContext:
             ctx.load_verify_locations(cafile=config.ca_file)
         else:
             ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
+        for extra in config.extra_ca_files:
+            ctx.load_verify_locations(cafile=extra)
         ctx.check_hostname = config.server_name is not None
         ctx.verify_mode = ssl.CERT_REQUIRED
     else:

@@ -252,14 +252,26 @@ class Trace:
             self._annotation("http_transaction_done", t)
             if response is None and failure is None:
                 failure = F.INTERRUPTED
+            alpn = conn.state.negotiated_protocol if isinstance(conn, TLSConn) else ""
             self.requests.insert(
-                0, self._transaction(conn, request, response, failure, t0, t)
+                0, self._transaction(conn.address, alpn, request, response, failure, t0, t)
             )
         return response
 
+    def unsent_round_trip(
+        self, address: str, request: HTTPRequestSpec, failure: str, *, t0: float, t: float
+    ) -> None:
+        """A ``requests`` entry (prepended) for a request that never reached the wire because
+        the lookup, connect or handshake before it failed with ``failure`` (``t0``/``t``:
+        ``time.monotonic()`` values), as OONI's urlgetter records its HTTP round trips;
+        ``address`` is ``""`` when no address was known."""
+
+        self.requests.insert(0, self._transaction(address, "", request, None, failure, t0, t))
+
     def _transaction(
         self,
-        conn: TCPConn | TLSConn,
+        address: str,
+        alpn: str,
         request: HTTPRequestSpec,
         response: HTTPResponseData | None,
         failure: str | None,
@@ -294,8 +306,8 @@ class Trace:
             }
         return {
             "network": "tcp",
-            "address": conn.address,
-            "alpn": conn.state.negotiated_protocol if isinstance(conn, TLSConn) else "",
+            "address": address,
+            "alpn": alpn,
             "failure": failure,
             "request": http_request,
             "response": http_response,

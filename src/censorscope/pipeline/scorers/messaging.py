@@ -87,17 +87,23 @@ def _service_failure(rows: list[ObservationRow]) -> tuple[ObservationRow, Failur
     return min(failed, key=lambda rf: order[rf[1][0]])
 
 
+def _dc_post(row: ObservationRow) -> bool:
+    """A data-centre access as OONI tells them apart: an HTTP request that is not a GET (the
+    test POSTs to every data centre, whatever its address)."""
+    return (row.http_request_method or "GET").upper() != "GET"
+
+
 def telegram_rows(rows: list[ObservationRow]) -> tuple[
         list[ObservationRow], list[ObservationRow], list[ObservationRow]]:
     """(``web.telegram.org`` rows, data-centre TCP connects, data-centre HTTP POSTs) of the
-    probe's rows."""
+    probe's rows. Data-centre rows are in Telegram's networks or carry a POST."""
     web = [r for r in rows if _host(r) == "web.telegram.org"]
     web_ids = {id(r) for r in web}
-    dc_tcp = [r for r in rows if r.tcp_success is not None and _in_nets(r.ip, _TELEGRAM_NETS)
-              and id(r) not in web_ids]
+    dc_tcp = [r for r in rows if r.tcp_success is not None and id(r) not in web_ids and (
+        _in_nets(r.ip, _TELEGRAM_NETS) or _dc_post(r))]
     dc_http = [r for r in rows if r.http_success is not None and id(r) not in web_ids and (
         _in_nets(url_host(r.http_request_url), _TELEGRAM_NETS) or _in_nets(r.ip, _TELEGRAM_NETS)
-        or r.http_request_url is None)]
+        or r.http_request_url is None or _dc_post(r))]
     return web, dc_tcp, dc_http
 
 
@@ -271,7 +277,8 @@ def score_facebook_messenger(subject: Subject, ctx: AnalysisContext) -> Verdict:
         ip = r.dns_answer if r.dns_answer_type in ("A", "AAAA") else None
         if not ip:
             continue
-        if r.ip_is_bogon or (ctx is not None and ctx.is_bogon(ip)):
+        # the context knows the ranges counted as public (--public-range, --lab)
+        if ctx.is_bogon(ip) if ctx is not None else r.ip_is_bogon:
             return decide(subject, ctx, "fbm.dns.bogon", evidence=(say(
                 "fbm.bogon", observation=r.observation_idx, hostname=host, ip=ip),))
         asn = ctx.asn(ip, r.dns_answer_asn) if ctx is not None else (r.dns_answer_asn or 0)
