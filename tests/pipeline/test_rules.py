@@ -20,12 +20,14 @@ from censorscope.pipeline import rules as rules_module
 from censorscope.pipeline.analyze import mechanisms as wc_mechanisms
 from censorscope.pipeline.rules import (
     CIRCUMVENTION,
+    DNS_CONSISTENCY,
     FALLBACK,
     FAMILIES,
     MESSAGING,
     MIDDLEBOX,
     PROBES,
     RULES_BY_ID,
+    SERVICE,
     WEB_CONNECTIVITY,
     RuleFamily,
     family_of,
@@ -42,6 +44,8 @@ MODULE_FAMILY = {
     "probes": PROBES,
     "middlebox": MIDDLEBOX,
     "fallback": FALLBACK,
+    "dns_consistency": DNS_CONSISTENCY,
+    "service": SERVICE,
 }
 
 # The Web Connectivity modules that conclude with rules (``layer_verdict``, ``rule_id=``).
@@ -66,6 +70,8 @@ STORED_VERSIONS = {
     "probes": "cs-tests-1",
     "middlebox": "cs-tests-1",
     "fallback": "cs-tests-1",
+    "dns_consistency": "cs-dnsc-1",
+    "service": "cs-service-1",
 }
 
 

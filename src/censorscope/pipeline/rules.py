@@ -36,6 +36,7 @@ __all__ = [
     "MIDDLEBOX",
     "PROBES",
     "RULES_BY_ID",
+    "SERVICE",
     "WEB_CONNECTIVITY",
     "Rule",
     "RuleFamily",
@@ -313,9 +314,28 @@ MIDDLEBOX: Final = RuleFamily(
     Rule("hirl.ok", None, "ok", None, "every invalid request line was echoed unchanged"),
 ), shared=(FALLBACK,))
 
+SERVICE: Final = RuleFamily(
+    "service", "cs-service-1",
+    "service (a named service's endpoint set, measured endpoint by endpoint)", (
+    Rule("service.available", None, "ok", None,
+         "every endpoint was reached: its connect went through every step it attempted (TLS "
+         "with a valid certificate; an HTTP answer of any status, a 404 is the real server)"),
+    Rule("service.unavailable", "*", "blocked", "*",
+         "every endpoint failed, with failures censors cause among them (timeout, reset, EOF, "
+         "NXDOMAIN, bogon, forged certificate); layer and mechanism of the most frequent "
+         "failure (`.sni` when a failing handshake's IP completed one for another name)"),
+    Rule("service.restricted", "*", "blocked", "*",
+         "some endpoints failed with failures censors cause while others were reached: the "
+         "failing part is blocked (the share is in the evidence); layer and mechanism of the "
+         "most frequent failure (`.sni` as for service.unavailable)"),
+    Rule("service.failed_other", "*", "insufficient", "*",
+         "endpoints failed only in ways a down or moved server explains as well (refused, no "
+         "answer, invalid certificate …): without a control no evidence of blocking"),
+), shared=(FALLBACK,))
+
 # In the order docs/analysis.md lists them.
 FAMILIES: Final[tuple[RuleFamily, ...]] = (
-    WEB_CONNECTIVITY, MESSAGING, CIRCUMVENTION, PROBES, MIDDLEBOX, FALLBACK)
+    WEB_CONNECTIVITY, MESSAGING, CIRCUMVENTION, PROBES, MIDDLEBOX, FALLBACK, SERVICE)
 
 RULES_BY_ID: Final[dict[str, Rule]] = {r.rule_id: r for f in FAMILIES for r in f.rules}
 _FAMILY_OF: Final[dict[str, RuleFamily]] = {r.rule_id: f for f in FAMILIES for r in f.rules}

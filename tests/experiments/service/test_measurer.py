@@ -10,66 +10,30 @@ endpoint's transaction id; the per-endpoint results name the failing step and fa
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import ssl
 from pathlib import Path
-from typing import Any
 
-from censorscope.experiments.interface import ExperimentSettings, Timeouts
 from censorscope.experiments.service.check import EndpointResult
 from censorscope.experiments.service.endpoints import Endpoint
-from censorscope.experiments.service.experiment import make_measurer
 from censorscope.experiments.service.summary import service_status, summarise
+from tests.experiments.service.servicekit import NOT_FOUND, OK, answer, closed_port, measure_keys
 from tests.net.loopback import (
     TCPServer,
     http_handler,
     make_pki,
-    read_request,
     server_context,
     silent_after_first_read,
     tls_handler,
 )
 
-NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"
-OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-
-
-def _answer(response: bytes) -> Any:
-    def then(tls: ssl.SSLSocket) -> None:
-        read_request(tls)
-        tls.sendall(response)
-    return then
-
-
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port: int = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def _measure(tmp_path: Path, rows: list[str], *, ca_file: str | None = None,
-             concurrency: int = 8) -> dict[str, Any]:
-    f = tmp_path / "endpoints.csv"
-    f.write_text("service,host,port,protocol,path\n" + "".join(r + "\n" for r in rows))
-    settings = ExperimentSettings(
-        ca_file=ca_file, allow_loopback=True,
-        timeouts=Timeouts(dns=2, tcp=1, tls=0.6, http=2),
-        options={"endpoints_file": str(f), "concurrency": str(concurrency)})
-    measurer = make_measurer(settings)
-    return asyncio.run(measurer.measure("tiktok"))
-
 
 def test_each_endpoint_fails_at_its_own_step(tmp_path: Path) -> None:
     (tmp_path / "pki").mkdir()
     pki = make_pki(tmp_path / "pki")
-    site_handler = tls_handler(server_context(pki.good, ["http/1.1"]), _answer(NOT_FOUND))
+    site_handler = tls_handler(server_context(pki.good, ["http/1.1"]), answer(NOT_FOUND))
     with TCPServer(site_handler) as site, TCPServer(silent_after_first_read) as dropper, \
             TCPServer(http_handler(OK)) as plain:
-        refused = _closed_port()
-        tk = _measure(tmp_path, [
+        refused = closed_port()
+        tk = measure_keys(tmp_path, [
             f"tiktok,localhost,{site.port},https,/robots.txt",
             f"tiktok,localhost,{dropper.port},https,/",
             f"tiktok,localhost,{refused},tls,",
@@ -118,8 +82,8 @@ def test_each_endpoint_fails_at_its_own_step(tmp_path: Path) -> None:
 def test_certificate_validation_failure_is_a_tls_failure(tmp_path: Path) -> None:
     (tmp_path / "pki").mkdir()
     pki = make_pki(tmp_path / "pki")
-    with TCPServer(tls_handler(server_context(pki.wrong_host), _answer(OK))) as wrong:
-        tk = _measure(tmp_path, [f"tiktok,localhost,{wrong.port},https,/"], ca_file=pki.ca_file)
+    with TCPServer(tls_handler(server_context(pki.wrong_host), answer(OK))) as wrong:
+        tk = measure_keys(tmp_path, [f"tiktok,localhost,{wrong.port},https,/"], ca_file=pki.ca_file)
     [ep] = tk["endpoints"]
     assert (ep["failed_step"], ep["failure"]) == ("tls", "ssl_invalid_hostname")
     assert tk["status"] == "unavailable" and tk["failing_share"] == 1.0
@@ -128,7 +92,7 @@ def test_certificate_validation_failure_is_a_tls_failure(tmp_path: Path) -> None
 def test_endpoints_run_concurrently_within_the_bound(tmp_path: Path) -> None:
     with TCPServer(silent_after_first_read) as dropper:
         rows = [f"tiktok,localhost,{dropper.port},https,/{i}" for i in range(6)]
-        tk = _measure(tmp_path, rows, concurrency=3)
+        tk = measure_keys(tmp_path, rows, concurrency=3)
     assert tk["status"] == "unavailable"
     starts = sorted(h["t0"] for h in tk["tls_handshakes"])
     # 6 handshakes timing out after 0.6 s, 3 at a time: two waves
