@@ -96,11 +96,13 @@ def _dc_post(row: ObservationRow) -> bool:
 def telegram_rows(rows: list[ObservationRow]) -> tuple[
         list[ObservationRow], list[ObservationRow], list[ObservationRow]]:
     """(``web.telegram.org`` rows, data-centre TCP connects, data-centre HTTP POSTs) of the
-    probe's rows. Data-centre rows are in Telegram's networks or carry a POST."""
+    probe's rows. Data-centre rows are in Telegram's networks, carry a POST or connect to the
+    address a POST went to."""
     web = [r for r in rows if _host(r) == "web.telegram.org"]
     web_ids = {id(r) for r in web}
+    posted = {url_host(r.http_request_url) for r in rows if _dc_post(r)} - {None}
     dc_tcp = [r for r in rows if r.tcp_success is not None and id(r) not in web_ids and (
-        _in_nets(r.ip, _TELEGRAM_NETS) or _dc_post(r))]
+        _in_nets(r.ip, _TELEGRAM_NETS) or _dc_post(r) or r.ip in posted)]
     dc_http = [r for r in rows if r.http_success is not None and id(r) not in web_ids and (
         _in_nets(url_host(r.http_request_url), _TELEGRAM_NETS) or _in_nets(r.ip, _TELEGRAM_NETS)
         or r.http_request_url is None or _dc_post(r))]
