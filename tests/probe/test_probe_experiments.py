@@ -210,6 +210,8 @@ def target_experiment() -> Iterator[list[ExperimentSettings]]:
         name=TARGET, test_name=TARGET, test_version="0.0.1", inputs=InputKind.TARGETS,
         factory=make, description="test: host names", parse_input=_host_only,
         options={"sni": "server name to send"},
+        summary=lambda m: (f"anomaly: {m['test_keys']['url']}", "tls: reset") if m[
+            "test_keys"]["url"].startswith("blocked") else ("ok", "-"),
     ))
     try:
         yield seen
@@ -255,3 +257,15 @@ def test_options_are_checked_before_anything_is_measured(
                                    "--config", str(config), "-o", str(out), "--no-progress"])
     assert ran.exit_code == 0, ran.output
     assert dict(target_experiment[0].options) == {"sni": "from.file"}
+
+
+def test_experiment_summary_fills_the_table(
+    target_experiment: list[ExperimentSettings], tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(cli, ["probe", "run", "-e", TARGET, "-i", "blocked.example",
+                                      "-i", "fine.example", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    [blocked] = [ln for ln in result.output.splitlines() if ln.startswith("blocked.example")]
+    assert "anomaly: blocked.example" in blocked and "tls: reset" in blocked
+    [fine] = [ln for ln in result.output.splitlines() if ln.startswith("fine.example")]
+    assert " ok " in f"{fine} " and "unknown" not in fine

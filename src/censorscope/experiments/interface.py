@@ -165,7 +165,10 @@ class Experiment:
     ``parse_input`` normalises one target of a :attr:`InputKind.TARGETS` experiment (raises
     ``ValueError`` with the reason for one it cannot measure); ``options`` documents the
     experiment's own settings (key → one-line help), given as ``--option NAME.KEY=VALUE``
-    or the config file's ``"options": {"NAME": {"KEY": "VALUE"}}``.
+    or the config file's ``"options": {"NAME": {"KEY": "VALUE"}}``. ``summary`` gives the
+    probe's summary table its two columns for one of the experiment's measurements: a short
+    verdict hint (``ok``, ``anomaly: sni_triggered`` …) and the first failing step (``-``
+    when none); ``None`` uses Web Connectivity's reading of OONI's ``blocking`` keys.
     """
 
     name: str
@@ -177,3 +180,4 @@ class Experiment:
     warnings: Callable[[ExperimentSettings], list[str]] = _no_warnings
     parse_input: Callable[[str], str] = _no_parser
     options: Mapping[str, str] = field(default_factory=dict)
+    summary: Callable[[dict[str, Any]], tuple[str, str]] | None = None

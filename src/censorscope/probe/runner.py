@@ -186,8 +186,10 @@ class MeasurementSink:
         self, result: RunResult, *, output: Path | None, upload_queue: UploadQueue | None,
         keep: bool, control_url: str | None, progress: Progress | None, warn: Warn,
         on_measured: Callable[[MeasurementInput], None] | None = None,
+        summary: Callable[[dict[str, Any]], tuple[str, str]] | None = None,
     ) -> None:
         self.result = result
+        self.summary = summary
         self.writer = JSONLWriter(output) if output is not None else None
         self.upload_queue = upload_queue
         self.keep = keep
@@ -230,7 +232,7 @@ class MeasurementSink:
     def note(self, item: MeasurementInput, measurement: dict[str, Any]) -> None:
         """Add the summary row, warn once about an unusable control, advance the progress."""
 
-        row = summarize(measurement)
+        row = summarize(measurement, self.summary)
         self.result.rows.append(row)
         failure = (measurement.get("test_keys") or {}).get("control_failure")
         if failure:
@@ -387,7 +389,7 @@ async def run_probe(
                             report_id=report_id, test_start_time=test_start)
     sink = MeasurementSink(result, output=output, upload_queue=upload_queue, keep=keep,
                            control_url=config.control_url, progress=progress, warn=warn,
-                           on_measured=on_measured)
+                           on_measured=on_measured, summary=exp.summary)
     try:
         await run_pool(todo, measure, sink, deadline=deadline,
                        parallel=parallel if parallel is not None else config.parallel)

@@ -8,6 +8,7 @@ look at: DNS, then TCP, TLS, HTTP, with the OONI failure string.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,10 +71,19 @@ def failing_step(test_keys: dict[str, Any]) -> str:
     return "-"
 
 
-def summarize(measurement: dict[str, Any]) -> SummaryRow:
+def summarize(measurement: dict[str, Any],
+              hint: Callable[[dict[str, Any]], tuple[str, str]] | None = None) -> SummaryRow:
+    """The summary row of ``measurement``: ``hint`` (the experiment's own ``summary``) gives
+    the verdict and failing step, else Web Connectivity's reading of the test keys."""
     tk = measurement.get("test_keys") or {}
-    verdict = verdict_hint(tk)
-    step = failing_step(tk) if verdict != "ok" else "-"
+    if hint is not None:
+        try:
+            verdict, step = hint(measurement)
+        except Exception as exc:  # a summary must never cost the measurement
+            verdict, step = "unknown", f"(summary failed: {exc!r})"
+    else:
+        verdict = verdict_hint(tk)
+        step = failing_step(tk) if verdict != "ok" else "-"
     control_failure = tk.get("control_failure")
     if control_failure:
         note = f"control: {control_failure}"
