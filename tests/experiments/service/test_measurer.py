@@ -14,7 +14,7 @@ from pathlib import Path
 
 from censorscope.experiments.service.check import EndpointResult
 from censorscope.experiments.service.endpoints import Endpoint
-from censorscope.experiments.service.summary import service_status, summarise
+from censorscope.experiments.service.summary import service_status, summarise, summary_row
 from tests.experiments.service.servicekit import NOT_FOUND, OK, answer, closed_port, measure_keys
 from tests.net.loopback import (
     TCPServer,
@@ -116,3 +116,14 @@ def test_status_aggregation() -> None:
     assert s == {"status": "restricted", "endpoints_total": 4, "endpoints_failing": 2,
                  "failing_share": 0.5, "failing_steps": {"tls": 2}, "median_connect_rtt": 0.02,
                  "median_tls_rtt": None, "median_ttfb": None}
+
+
+def test_summary_row(tmp_path: Path) -> None:
+    with TCPServer(silent_after_first_read) as dropper:
+        tk = measure_keys(tmp_path, [f"tiktok,localhost,{closed_port()},tcp,",
+                                     f"tiktok,localhost,{dropper.port},tls,"])
+    assert summary_row({"test_keys": tk}) == (
+        "unavailable 2/2", f"tcp localhost:{tk['endpoints'][0]['port']}: connection_refused "
+                           "(+1 more)")
+    ok = {**tk, "status": "available", "endpoints": []}
+    assert summary_row({"test_keys": ok}) == ("available", "-")

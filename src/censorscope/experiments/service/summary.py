@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from .check import STEPS, EndpointResult
 
-__all__ = ["STATUSES", "service_status", "summarise"]
+__all__ = ["STATUSES", "service_status", "summarise", "summary_row"]
 
 STATUSES: Final = ("available", "restricted", "unavailable")
 
@@ -49,3 +49,20 @@ def summarise(results: Sequence[EndpointResult]) -> dict[str, Any]:
         "median_tls_rtt": _median([r.tls_rtt for r in results]),
         "median_ttfb": _median([r.ttfb for r in results]),
     }
+
+
+def summary_row(measurement: dict[str, Any]) -> tuple[str, str]:
+    """The probe summary table's two columns: ``available`` / ``restricted 15/25`` /
+    ``unavailable 25/25``, and the first failing endpoint (``tls www.tiktok.com:443:
+    generic_timeout_error (+14 more)``; ``-`` when none)."""
+    tk = measurement.get("test_keys") or {}
+    status = str(tk.get("status") or "unknown")
+    failing = [e for e in tk.get("endpoints") or [] if e.get("status") == "failed"]
+    if status != "available" and tk.get("endpoints_total"):
+        status = f"{status} {len(failing)}/{tk['endpoints_total']}"
+    if not failing:
+        return status, "-"
+    first = failing[0]
+    more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""
+    return status, (f"{first.get('failed_step')} {first.get('host')}:{first.get('port')}: "
+                    f"{first.get('failure')}{more}")
