@@ -114,3 +114,14 @@ def test_hosts() -> None:
     assert valid_host("a.example") and valid_host("149.154.175.50") and valid_host("2001:db8::1")
     assert not valid_host("a..example") and not valid_host("a" * 64 + ".example")
     assert valid_host("localhost") and not valid_host("a.example/x")
+
+
+def test_the_registry_finds_it() -> None:
+    from censorscope.experiments.interface import InputKind
+    from censorscope.experiments.registry import get_experiment
+
+    exp = get_experiment("service")
+    assert (exp.test_name, exp.test_version, exp.inputs) == ("service", "0.1.0",
+                                                             InputKind.TARGETS)
+    assert set(exp.options) == {"endpoints_file", "concurrency", "max_addresses"}
+    assert exp.summary is not None

@@ -9,6 +9,7 @@ from censorscope.experiments.interface import Experiment, ExperimentSettings, In
 from .endpoints import normalise_service
 from .measurer import TEST_NAME, TEST_VERSION, ServiceMeasurer
 from .options import OPTIONS, ServiceOptions
+from .summary import summary_row
 
 __all__ = ["EXPERIMENT", "make_measurer"]
 
@@ -36,4 +37,5 @@ EXPERIMENT = Experiment(
     warnings=_warnings,
     parse_input=normalise_service,
     options=OPTIONS,
+    summary=summary_row,
 )
