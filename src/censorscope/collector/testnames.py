@@ -13,6 +13,7 @@ KNOWN_TEST_NAMES: frozenset[str] = frozenset(
         "riseupvpn", "signal", "simplequicping", "sni_blocking", "stunreachability",
         "tcp_connect", "tcpping", "telegram", "tlsmiddlebox", "tlsping", "tlstool", "tor",
         "torsf", "urlgetter", "vanilla_tor", "web_connectivity", "whatsapp",
+        "service",  # censorscope's own experiment (experiments/service)
     }
 )
 
