@@ -42,11 +42,11 @@ __all__ = [
     "CERTIFICATE_FAILURES",
     "REASONS",
     "ROLES",
-    "Role",
     "SNI_FAILURES",
     "VERDICTS",
     "Attempt",
     "IPDecision",
+    "Role",
     "decide",
     "summary_verdict",
 ]

@@ -7,6 +7,7 @@ name and one without SNI tell a name-triggered block (``sni_triggered``) from a 
 the IP × server-name matrix of the seed report, measured on purpose.
 
 Modules: ``options`` (settings, target normal form), ``handshakes`` (one traced attempt and
-its facts), ``measurer`` (orchestration, test keys, envelope), ``experiment`` (registry
-entry). The per-IP decision is ``censorscope.model.tls_sni`` (shared with the pipeline).
+its facts), ``measurer`` (orchestration, test keys, envelope), ``summary`` (the probe's summary
+table row), ``experiment`` (registry entry). The per-IP decision is
+``censorscope.model.tls_sni`` (shared with the pipeline).
 """

@@ -7,6 +7,7 @@ from censorscope.experiments.interface import Experiment, ExperimentSettings, In
 
 from .measurer import TEST_NAME, TEST_VERSION, TLSSNIMeasurer
 from .options import OPTIONS, TLSSNIOptions, parse_target
+from .summary import summary_row
 
 __all__ = ["EXPERIMENT", "make_measurer"]
 
@@ -27,4 +28,5 @@ EXPERIMENT = Experiment(
                 "and no SNI (is the name or the IP blocked?).",
     parse_input=parse_target,
     options=OPTIONS,
+    summary=summary_row,
 )
