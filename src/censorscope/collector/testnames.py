@@ -14,6 +14,7 @@ KNOWN_TEST_NAMES: frozenset[str] = frozenset(
         "tcp_connect", "tcpping", "telegram", "tlsmiddlebox", "tlsping", "tlstool", "tor",
         "torsf", "urlgetter", "vanilla_tor", "web_connectivity", "whatsapp",
         "service",  # censorscope's own experiment (experiments/service)
+        "tls_sni",  # censorscope's own experiment (experiments/tls_sni)
     }
 )
 

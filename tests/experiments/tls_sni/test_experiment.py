@@ -66,3 +66,9 @@ def test_the_summary_row_gives_the_verdict_and_the_first_failing_target_handshak
     none = {"test_keys": {"server_name": "x.example", "results": [], "failure":
                           "dns_nxdomain_error", "summary": {"verdict": "inconclusive", "ips": 0}}}
     assert summary(none) == ("inconclusive", "resolve x.example: dns_nxdomain_error")
+
+
+def test_the_collector_accepts_the_test_name() -> None:
+    from censorscope.collector.testnames import canonical_test_name
+
+    assert canonical_test_name("tls_sni") == canonical_test_name("tlssni") == "tls_sni"
