@@ -20,6 +20,7 @@ from censorscope.pipeline import rules as rules_module
 from censorscope.pipeline.analyze import mechanisms as wc_mechanisms
 from censorscope.pipeline.rules import (
     CIRCUMVENTION,
+    DNS_CONSISTENCY,
     FALLBACK,
     FAMILIES,
     MESSAGING,
@@ -43,6 +44,7 @@ MODULE_FAMILY = {
     "probes": PROBES,
     "middlebox": MIDDLEBOX,
     "fallback": FALLBACK,
+    "dns_consistency": DNS_CONSISTENCY,
     "service": SERVICE,
 }
 
@@ -68,6 +70,7 @@ STORED_VERSIONS = {
     "probes": "cs-tests-1",
     "middlebox": "cs-tests-1",
     "fallback": "cs-tests-1",
+    "dns_consistency": "cs-dnsc-1",
     "service": "cs-service-1",
 }
 

@@ -13,6 +13,9 @@ from censorscope.lab.addressing import Addressing
 from censorscope.lab.schema import Policy, Scenario
 
 PUBLIC_DNS_PORT = 53
+# Answered by the lab's authoritative server with the address of whoever asks it (a resolver
+# forwarding the query, or a client asking directly): OONI's name, so probes need no option.
+WHOAMI_NAMES = ("whoami.v4.powerdns.org",)
 
 
 def public_resolver(scenario: Scenario) -> str:
@@ -72,6 +75,7 @@ def internet_dns_config(scenario: Scenario, phase: str, ca_dir: str) -> dict[str
         "records": zone_records(scenario),
         "overrides": _overrides(internet_policies(scenario, phase)),
         "upstream": None,
+        "whoami": list(WHOAMI_NAMES),
     }
     if doh_ips and doh_names:
         cfg["doh"] = {"listen": doh_ips, "port": 443, "cert_dir": ca_dir, "names": doh_names}

@@ -30,6 +30,7 @@ from censorscope.model.verdict import Layer, Outcome
 
 __all__ = [
     "CIRCUMVENTION",
+    "DNS_CONSISTENCY",
     "FALLBACK",
     "FAMILIES",
     "MESSAGING",
@@ -333,9 +334,48 @@ SERVICE: Final = RuleFamily(
          "answer, invalid certificate …): without a control no evidence of blocking"),
 ), shared=(FALLBACK,))
 
+DNS_CONSISTENCY: Final = RuleFamily(
+    "dns_consistency", "cs-dnsc-1",
+    "dns_consistency (each resolver's answer compared with the control's, answers checked by a "
+    "TLS handshake with the name; censorscope.model.dns_consistency)", (
+    Rule("dnsc.injected", "dns", "blocked", "dns.injection.other",
+         "a resolver got two or more different replies to one query (a forged reply raced the "
+         "real one), none of them a bogon"),
+    Rule("dnsc.injected_bogon", "dns", "blocked", "dns.injection.bogon",
+         "a resolver got two or more different replies to one query and a reply is a bogon "
+         "the reference did not return"),
+    Rule("dnsc.nxdomain", "dns", "blocked", "dns.nxdomain",
+         "a resolver answered NXDOMAIN while the reference (the control, else DoH) resolved "
+         "the name (the system resolver is looked at first)"),
+    Rule("dnsc.bogon", "dns", "blocked", "dns.injection.bogon",
+         "a resolver answered a bogon (private, loopback … outside the public ranges) the "
+         "reference did not return"),
+    Rule("dnsc.lie", "dns", "blocked", "dns.injection.other",
+         "a resolver's answers are neither the reference's nor in their AS, and none "
+         "completed a TLS handshake with a valid certificate for the name"),
+    Rule("dnsc.system_failed", "dns", "blocked", "*",
+         "the system resolver's lookup failed (timeout, no answer, error) while the reference "
+         "resolved the name"),
+    Rule("dnsc.unverified", "dns", "insufficient", None,
+         "a resolver's answers differ from the reference's and were not TLS-checked "
+         "(tls_check off, or bogons not dialled)"),
+    Rule("dnsc.no_reference", None, "insufficient", None,
+         "neither the control nor a DoH resolver resolved the name: nothing to compare with"),
+    Rule("dnsc.name_missing", "dns", "down", None,
+         "the reference found no address for the name (NXDOMAIN or no answer) and no "
+         "resolver contradicts it"),
+    Rule("dnsc.cdn_valid_cert", None, "ok", None,
+         "every resolver agrees with the reference, some with other addresses that completed "
+         "a TLS handshake with a valid certificate for the name (a CDN node: not a DNS "
+         "inconsistency)"),
+    Rule("dnsc.consistent", None, "ok", None,
+         "every resolver that answered returned an address of the reference or of its AS"),
+), shared=(FALLBACK,))
+
 # In the order docs/analysis.md lists them.
 FAMILIES: Final[tuple[RuleFamily, ...]] = (
-    WEB_CONNECTIVITY, MESSAGING, CIRCUMVENTION, PROBES, MIDDLEBOX, FALLBACK, SERVICE)
+    WEB_CONNECTIVITY, MESSAGING, CIRCUMVENTION, PROBES, MIDDLEBOX, FALLBACK, SERVICE,
+    DNS_CONSISTENCY)
 
 RULES_BY_ID: Final[dict[str, Rule]] = {r.rule_id: r for f in FAMILIES for r in f.rules}
 _FAMILY_OF: Final[dict[str, RuleFamily]] = {r.rule_id: f for f in FAMILIES for r in f.rules}

@@ -126,9 +126,11 @@ class DoHConfig(_Strict):
 class DNSServerConfig(_Strict):
     """A DNS server: authoritative for ``records``; a forwarder when ``upstream`` is set.
 
-    Lookup order for a name: ``overrides`` → ``records`` (CNAME chains followed inside
-    ``records``) → ``upstream`` (if set; the reply is relayed) → NXDOMAIN. ``*.zone`` keys in
-    ``records``/``overrides`` match every name below ``zone``.
+    Lookup order for a name: ``overrides`` → ``whoami`` → ``records`` (CNAME chains followed
+    inside ``records``) → ``upstream`` (if set; the reply is relayed) → NXDOMAIN. ``*.zone``
+    keys in ``records``/``overrides`` match every name below ``zone``. A ``whoami`` name is
+    answered with the address the query came from (A for an IPv4 client, AAAA for IPv6): asked
+    through a forwarding resolver, it names that resolver (OONI's ``whoami.v4.powerdns.org``).
     """
 
     listen: list[str] = Field(min_length=1)
@@ -139,11 +141,17 @@ class DNSServerConfig(_Strict):
     upstream: str | None = Field(default=None, description='"ip:port" (port defaults to 53)')
     upstream_timeout: float = Field(default=2.0, gt=0)
     doh: DoHConfig | None = None
+    whoami: list[str] = Field(default_factory=list)
 
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: list[str]) -> list[str]:
         return _ips(v)
+
+    @field_validator("whoami")
+    @classmethod
+    def _whoami(cls, v: list[str]) -> list[str]:
+        return [normalize_name(x) for x in v]
 
     @field_validator("records", "overrides")
     @classmethod

@@ -4,7 +4,8 @@ Run as ``python -m censorscope.lab.services.dns --config FILE.json`` (``DNSServe
 Serves UDP and TCP on every ``listen`` IP, optionally DNS over HTTPS (RFC 8484, GET ``?dns=`` and
 POST ``application/dns-message``) answered by the same logic.
 
-Answer logic for a name (``answer_query``): ``overrides`` (the censor's lies) → ``records``
+Answer logic for a name (``answer_query``): ``overrides`` (the censor's lies) → ``whoami`` names
+(answered with the asking client's own address) → ``records``
 (CNAME chains followed inside ``records``; a CNAME whose target has no address yields NOERROR with
 just the CNAME) → ``upstream`` (the query is relayed and the reply returned) → NXDOMAIN.
 """
@@ -76,8 +77,9 @@ class Resolver:
 
     config: DNSServerConfig
 
-    def answer_query(self, raw: bytes) -> bytes | None:
-        """The reply to the DNS message ``raw`` (wire format); None means: do not reply."""
+    def answer_query(self, raw: bytes, client: str | None = None) -> bytes | None:
+        """The reply to the DNS message ``raw`` (wire format) from ``client`` (its IP, for the
+        ``whoami`` names); None means: do not reply."""
         try:
             request = DNSRecord.parse(raw)
         except Exception:
@@ -99,6 +101,8 @@ class Resolver:
                 reply = request.reply()
                 self._chain(reply, str(question.qname), _override_values(override), qtype)
                 return bytes(reply.pack())
+        if name in self.config.whoami and client is not None:
+            return _whoami(request, client, qtype)
         reply_bytes = self._normal(request, raw, name, qtype)
         if isinstance(override, DNSOverride) and override.action == "add" and reply_bytes:
             reply = DNSRecord.parse(reply_bytes)
@@ -153,6 +157,23 @@ class Resolver:
                 return _rcode(request, RCODE.SERVFAIL)
 
 
+def _whoami(request: DNSRecord, client: str, qtype: str) -> bytes:
+    """The reply naming ``client``: its address as an A (IPv4) or AAAA (IPv6) record, when
+    that is the type asked for (or ANY); NOERROR without answers otherwise."""
+    reply = request.reply()
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return bytes(reply.pack())
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    rtype: Literal["A", "AAAA"] = "A" if address.version == 4 else "AAAA"
+    if qtype in (rtype, "ANY"):
+        reply.add_answer(_rr(str(request.q.qname), DNSRecordValue(type=rtype, value=str(address),
+                                                                  ttl=0)))
+    return bytes(reply.pack())
+
+
 def _rcode(request: DNSRecord, rcode: int) -> bytes:
     reply = request.reply()
     reply.header.rcode = rcode
@@ -161,7 +182,7 @@ def _rcode(request: DNSRecord, rcode: int) -> bytes:
 
 def _udp_handler(resolver: Resolver) -> DatagramHandler:
     def handle(data: bytes, addr: tuple[str, int], sock: socket.socket) -> None:
-        reply = resolver.answer_query(data)
+        reply = resolver.answer_query(data, addr[0])
         if reply is not None:
             sock.sendto(reply, addr)
 
@@ -188,7 +209,7 @@ def _tcp_handler(resolver: Resolver) -> ConnHandler:
             data = _recv_exact(conn, struct.unpack("!H", head)[0])
             if data is None:
                 return
-            reply = resolver.answer_query(data)
+            reply = resolver.answer_query(data, addr[0])
             if reply is None:
                 continue  # "drop": the client times out
             conn.sendall(struct.pack("!H", len(reply)) + reply)
@@ -210,7 +231,7 @@ class _DoHHandler(BaseHTTPRequestHandler):
         if query is None:
             self._send(400, "text/plain", b"bad request\n")
             return
-        answer = self.resolver.answer_query(query)
+        answer = self.resolver.answer_query(query, str(self.client_address[0]))
         if answer is None:  # "drop": no answer at all
             self.close_connection = True
             return

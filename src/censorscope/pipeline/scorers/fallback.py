@@ -2,7 +2,8 @@
 error), with what the measurement holds as evidence.
 
 It is registered for the other test names seen in OONI's data (legacy and research tests);
-the analysis core can use :func:`score_fallback` for any name with no scorer.
+the analysis core can use :func:`score_fallback` for any name with no scorer, and the
+``dns_consistency`` scorer does for OONI's legacy test of that name.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ __all__ = ["FALLBACK_TEST_NAMES", "score_fallback"]
 decide = Decider(FALLBACK)
 
 FALLBACK_TEST_NAMES: Final = (
-    "dns_consistency", "http_requests", "http_host", "multi_protocol_traceroute",
+    "http_requests", "http_host", "multi_protocol_traceroute",
     "openvpn_client_test", "sni_blocking", "tcp_connect", "tcpping", "tlsping", "quicping",
     "simplequicping", "dnsping", "tlsmiddlebox", "portfiltering", "echcheck",
     "bridge_reachability", "lantern", "http_filtering_bypass", "dns_injection",
