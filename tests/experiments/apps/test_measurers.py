@@ -171,3 +171,25 @@ def test_facebook_messenger_consistent_reachable_blocked() -> None:
 def test_bad_option_names_its_key(name: str, key: str, value: str) -> None:
     with pytest.raises(ValueError, match=key):
         run_app(name, {key: value})
+
+
+def test_summary_rows(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    refused = closed_port()
+    with TCPServer(http_handler(response())) as dc, https_server(pki) as web:
+        url = f"https://localhost:{web.port}/"
+        ok = run_app("telegram", {"data_centres": "127.0.0.1", "ports": str(dc.port),
+                                  "web_url": url}, ca_file=pki.ca_file)
+        blocked = run_app("telegram", {"data_centres": "127.0.0.1", "ports": str(refused),
+                                       "web_url": url}, ca_file=pki.ca_file)
+        signal = run_app("signal", {"urls": url, "uptime_host": "localhost"})
+    summary = get_experiment("telegram").summary
+    assert summary is not None
+    assert summary(ok) == ("ok", "-")
+    assert summary(blocked) == ("anomaly: tcp, http",
+                                f"connect 127.0.0.1:{refused}: connection_refused")
+    signal_summary = get_experiment("signal").summary
+    assert signal_summary is not None
+    assert signal_summary(signal) == (
+        "anomaly: backend",
+        f"tls_handshake 127.0.0.1:{web.port} SNI localhost: ssl_unknown_authority")

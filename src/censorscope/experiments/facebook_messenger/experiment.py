@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from censorscope.experiments.apps_common import options as opt
 from censorscope.experiments.apps_common.measurer import AppMeasurer, AppSpec
+from censorscope.experiments.apps_common.summary import summary_for
 from censorscope.experiments.interface import Experiment, ExperimentSettings, InputKind
 
 from .testkeys import FACEBOOK_ASN, SERVICES, TEST_NAME, TEST_VERSION, summarise, targets
@@ -39,6 +40,7 @@ EXPERIMENT = Experiment(
     description="Facebook Messenger: its services' DNS answers in AS32934 and TCP to them "
                 "(OONI's test).",
     warnings=_warnings,
+    summary=summary_for((("facebook_dns_blocking", "dns"), ("facebook_tcp_blocking", "tcp"))),
     options={
         **{svc: f"host name of the {svc} service (default {name})"
            for svc, name in SERVICES.items()},

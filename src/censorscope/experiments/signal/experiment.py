@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from censorscope.experiments.apps_common import options as opt
 from censorscope.experiments.apps_common.measurer import AppMeasurer, AppSpec
+from censorscope.experiments.apps_common.summary import summary_for
 from censorscope.experiments.interface import Experiment, ExperimentSettings, InputKind
 
 from .testkeys import (
@@ -40,6 +41,7 @@ EXPERIMENT = Experiment(
     inputs=InputKind.NONE,
     factory=make_measurer,
     description="Signal: HTTPS to its backend, trusting Signal's own CA (OONI's test).",
+    summary=summary_for((("signal_backend_status", "backend"),)),
     options={
         "urls": "comma list of backend HTTPS URLs (default: OONI's four *.signal.org)",
         "uptime_host": f"host looked up and ignored, as OONI does (default {UPTIME_HOST})",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from censorscope.experiments.apps_common import options as opt
 from censorscope.experiments.apps_common.measurer import AppMeasurer, AppSpec
+from censorscope.experiments.apps_common.summary import summary_for
 from censorscope.experiments.interface import Experiment, ExperimentSettings, InputKind
 
 from .testkeys import DATA_CENTRES, DC_PORTS, TEST_NAME, TEST_VERSION, WEB_URL, summarise, targets
@@ -32,6 +33,8 @@ EXPERIMENT = Experiment(
     inputs=InputKind.NONE,
     factory=make_measurer,
     description="Telegram: HTTP POSTs to its data centres, and web.telegram.org (OONI's test).",
+    summary=summary_for((("telegram_tcp_blocking", "tcp"), ("telegram_http_blocking", "http"),
+                         ("telegram_web_status", "web"))),
     options={
         "data_centres": "comma list of data-centre IPs (default: OONI's six)",
         "ports": "comma list of ports the POSTs go to, plain HTTP (default 80,443)",

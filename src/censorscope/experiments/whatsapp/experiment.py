@@ -7,6 +7,7 @@ from functools import partial
 
 from censorscope.experiments.apps_common import options as opt
 from censorscope.experiments.apps_common.measurer import AppMeasurer, AppSpec
+from censorscope.experiments.apps_common.summary import summary_for
 from censorscope.experiments.interface import Experiment, ExperimentSettings, InputKind
 
 from .testkeys import (
@@ -46,6 +47,9 @@ EXPERIMENT = Experiment(
     factory=make_measurer,
     description="WhatsApp: TCP to its endpoints, its registration service and WhatsApp Web "
                 "(OONI's test).",
+    summary=summary_for((("whatsapp_endpoints_status", "endpoints"),
+                         ("registration_server_status", "registration"),
+                         ("whatsapp_web_status", "web"))),
     options={
         "endpoints": "comma list of endpoint host names (default e1…e16.whatsapp.net)",
         "endpoint_ports": "comma list of the endpoints' ports (default 443,5222)",
