@@ -22,7 +22,7 @@ def main() -> None:
             msmt = json.loads(line)
             model = load_measurement(msmt=msmt)
             if type(model).__name__ == "BaseMeasurement" and msmt.get("test_name") in {
-                "web_connectivity"
+                "web_connectivity", "telegram", "whatsapp", "signal", "facebook_messenger"
             }:
                 raise TypeError("loaded as BaseMeasurement, not as its nettest model")
             # Touch the typed test keys so lazy parsing problems surface here.

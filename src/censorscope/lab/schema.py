@@ -117,11 +117,25 @@ class Site(_Strict):
     publish_dns: bool = True
     asn: int | None = Field(default=None, gt=0, lt=2**32, description="for ips owned by no host")
     as_name: str | None = None
+    plain_http_ports: list[int] = Field(
+        default_factory=list,
+        description="more ports answering plain HTTP (Telegram's data centres on 443, "
+        "WhatsApp's endpoints on 5222)",
+    )
 
     @field_validator("ips")
     @classmethod
     def _lab_ips(cls, v: list[str]) -> list[str]:
         return [_check_lab_ip(x) for x in v]
+
+    @model_validator(mode="after")
+    def _plain_ports(self) -> Site:
+        for port in self.plain_http_ports:
+            if not 0 < port < 65536:
+                raise ValueError(f"plain_http_ports: port {port} out of range")
+            if (port == 443 and self.https) or (port == 80 and self.http):
+                raise ValueError(f"plain_http_ports: port {port} already serves this site")
+        return self
 
 
 class DNSRecord(_Strict):

@@ -99,7 +99,7 @@ def web_config(scenario: Scenario, a: Addressing, ca_dir: str) -> dict[str, Any]
     resolver = f"{public_resolver(scenario)}:{PUBLIC_DNS_PORT}"
     sites = [
         s.model_dump(include={"names", "ips", "http", "https", "title", "behaviour", "redirects",
-                              "certificate"})
+                              "certificate", "plain_http_ports"})
         for s in scenario.sites
     ]
     proxies = [{"ip": ip, "resolver": resolver}

@@ -180,6 +180,7 @@ class SiteConfig(_Strict):
     certificate: Literal["valid", "expired", "wrong_host", "untrusted"] = "valid"
     cert_file: str | None = None
     key_file: str | None = None
+    plain_http_ports: list[int] = Field(default_factory=list)
 
     @field_validator("ips")
     @classmethod

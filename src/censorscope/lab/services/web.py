@@ -1,10 +1,11 @@
 """The lab web server: many virtual hosts over HTTP/1.1 and HTTPS, blockpage servers, proxies.
 
 Run as ``python -m censorscope.lab.services.web --config FILE.json`` (``WebServerConfig``).
-For every site IP it listens on ``http_port`` (sites with ``http``) and ``https_port`` (sites
-with ``https``); the certificate is chosen by SNI among the sites on the connection's local IP
-(no/unknown SNI → the first site listed for that IP). ``Host`` selects the site the same way;
-an unknown Host gets a 404 page. Each connection runs in its own thread.
+For every site IP it listens on ``http_port`` (sites with ``http``), ``https_port`` (sites
+with ``https``) and the site's ``plain_http_ports`` (plain HTTP on other ports, e.g. 443 for
+Telegram's data centres); the certificate is chosen by SNI among the sites on the connection's
+local IP (no/unknown SNI → the first site listed for that IP). ``Host`` selects the site the
+same way; an unknown Host gets a 404 page. Each connection runs in its own thread.
 
 Behaviours (``SiteConfig.behaviour``):
 
@@ -309,6 +310,8 @@ class WebServer:
                     tcp[(ip, config.http_port)] = _http_handler(_Conn(state, ip, "http"))
                 if site.https:
                     tcp[(ip, config.https_port)] = _http_handler(_Conn(state, ip, "https"))
+                for port in site.plain_http_ports:
+                    tcp[(ip, port)] = _http_handler(_Conn(state, ip, "http"))
         for bp in config.blockpages:
             tcp[(bp.ip, bp.port)] = _http_handler(_Conn(state, bp.ip, "http", True))
         for px in config.proxies:
