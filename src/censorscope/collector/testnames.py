@@ -15,6 +15,7 @@ KNOWN_TEST_NAMES: frozenset[str] = frozenset(
         "torsf", "urlgetter", "vanilla_tor", "web_connectivity", "whatsapp",
         "service",  # censorscope's own experiment (experiments/service)
         "tls_sni",  # censorscope's own experiment (experiments/tls_sni)
+        "throttling",  # censorscope's own experiment (experiments/throttling)
     }
 )
 

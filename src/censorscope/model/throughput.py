@@ -11,10 +11,11 @@ The *plateau* is a policer's steady rate, estimated robustly:
    sample;
 2. its first :data:`WARMUP_SHARE` (a quarter) is left out: TCP slow start, a policer's initial
    burst;
-3. the plateau is the median of the rates between every two samples of the rest that are at
-   least ``window`` seconds apart (a Theil–Sen slope of the cumulative byte count restricted
-   to long pairs: one packet more or less in a short interval cannot move it, and a stall or
-   a burst moves only the pairs that span it);
+3. the plateau is the median of the rates between every two samples of the rest that are
+   at least ``window`` seconds apart (a Theil–Sen slope of the cumulative byte count over
+   long pairs: one packet more or less in an interval cannot move it, nor can the lumps of a
+   shaper releasing whole GSO segments or a window-limited flow's one flight per round trip;
+   a stall lowers it as it lowers what the user gets);
 4. with no such pair (a download shorter than the window), the mean rate of the body phase
    (``method`` ``"mean"``).
 
@@ -56,6 +57,7 @@ __all__ = [
     "kbps",
     "plateau",
     "rate_from_events",
+    "request_and_first_byte",
     "samples_of",
     "window_for",
 ]
@@ -231,10 +233,11 @@ def samples_of(events: Sequence[Any], transaction_id: int) -> list[tuple[float, 
     return out
 
 
-def first_byte_time(events: Sequence[Any], transaction_id: int) -> float | None:
-    """When the response's first byte arrived: the first ``read`` of ``transaction_id``
-    after its ``http_transaction_start`` (at the TCP level: under TLS 1.3 a session ticket
-    read at that moment would count as the first byte)."""
+def request_and_first_byte(events: Sequence[Any], transaction_id: int
+                           ) -> tuple[float | None, float | None]:
+    """When the request started (``http_transaction_start``) and the response's first byte
+    arrived (the first non-empty ``read`` after it, at the TCP level: under TLS 1.3 a session
+    ticket read at that moment would count as the first byte) in ``transaction_id``."""
 
     started: float | None = None
     for ev in events:
@@ -246,20 +249,30 @@ def first_byte_time(events: Sequence[Any], transaction_id: int) -> float | None:
             started = t
         elif (started is not None and op == "read" and t >= started
               and isinstance(ev.get("num_bytes"), int) and ev["num_bytes"] > 0):
-            return t
-    return None
+            return started, t
+    return started, None
 
 
-def window_for(sample_interval: float) -> float:
-    """The shortest span of a plateau pair: five sample intervals, at least 0.5 s."""
+def first_byte_time(events: Sequence[Any], transaction_id: int) -> float | None:
+    """When the response's first byte arrived (:func:`request_and_first_byte`)."""
 
-    return max(0.5, 5 * sample_interval)
+    return request_and_first_byte(events, transaction_id)[1]
+
+
+def window_for(sample_interval: float, round_trip: float = 0.0) -> float:
+    """The shortest span of a plateau pair: five sample intervals, at least 0.5 s, and at
+    least two round trips (``round_trip``: the time to first byte), so that a
+    window-limited flow, one flight per round trip, is never measured between flights."""
+
+    return max(0.5, 5 * sample_interval, 2 * round_trip)
 
 
 def rate_from_events(events: Sequence[Any], transaction_id: int, *, complete: bool,
                      sample_interval: float) -> BodyRate:
-    """The :class:`BodyRate` of the download recorded under ``transaction_id``."""
+    """The :class:`BodyRate` of the download recorded under ``transaction_id`` (window:
+    :func:`window_for` with its time to first byte as the round trip)."""
 
-    return body_rate(samples_of(events, transaction_id),
-                     first_byte_time(events, transaction_id), complete=complete,
-                     window=window_for(sample_interval))
+    request, first = request_and_first_byte(events, transaction_id)
+    rtt = first - request if first is not None and request is not None else 0.0
+    return body_rate(samples_of(events, transaction_id), first, complete=complete,
+                     window=window_for(sample_interval, rtt))
