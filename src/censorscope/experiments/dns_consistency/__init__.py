@@ -13,5 +13,6 @@ df-006, df-008).
 
 Modules: ``options`` (settings, target), ``records`` (the collected archival records),
 ``lookups`` (system, UDP, DoH), ``reference`` (the control's answer), ``whoami``,
-``tlscheck``, ``results`` (classification per resolver), ``measurer``, ``experiment``.
+``tlscheck``, ``results`` (classification per resolver), ``measurer``, ``summary`` (the
+probe's summary table), ``experiment``.
 """

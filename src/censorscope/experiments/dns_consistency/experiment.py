@@ -7,6 +7,7 @@ from censorscope.experiments.interface import Experiment, ExperimentSettings, In
 
 from .measurer import TEST_NAME, TEST_VERSION, DNSConsistencyMeasurer
 from .options import OPTION_HELP, DNSConsistencyOptions, parse_target
+from .summary import summary_row
 
 __all__ = ["EXPERIMENT", "make_measurer"]
 
@@ -36,4 +37,5 @@ EXPERIMENT = Experiment(
     warnings=_warnings,
     parse_input=parse_target,
     options=OPTION_HELP,
+    summary=summary_row,
 )

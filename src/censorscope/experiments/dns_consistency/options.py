@@ -116,7 +116,8 @@ def _bool(key: str, text: str) -> bool:
 @dataclass(frozen=True)
 class DNSConsistencyOptions:
     """Everything one run needs. ``system_resolver`` None: read the system's nameserver
-    from ``/etc/resolv.conf`` (the UDP lookup next to getaddrinfo); "" skips that lookup."""
+    from ``/etc/resolv.conf`` (the UDP lookup next to getaddrinfo); "" skips that lookup.
+    ``tls_port`` is where answers are TLS-checked (443; tests on loopback move it)."""
 
     resolvers: tuple[str, ...] = DEFAULT_RESOLVERS
     doh_urls: tuple[str, ...] = ()
@@ -130,6 +131,7 @@ class DNSConsistencyOptions:
     asn_table: ASNTable | None = None
     timeouts: Timeouts = field(default_factory=Timeouts)
     allow_loopback: bool = False
+    tls_port: int = 443
 
     @classmethod
     def from_settings(cls, settings: ExperimentSettings) -> DNSConsistencyOptions:

@@ -1,10 +1,10 @@
 """TLS checks of the answers: a handshake with the domain as server name at every answer IP.
 
-Port 443, certificate validation against the probe's ``ca_file``; the records go to the
-measurement's ``tcp_connect``, ``tls_handshakes`` and ``network_events``. Bogons (outside the
-public ranges) and, unless allowed, loopback addresses are not dialled. The result per IP is
-:func:`censorscope.model.dns_consistency.tls_result` of the handshake; an IP whose connect
-failed has no certificate to show and counts as ``failed``.
+Port 443 (``tls_port``), certificate validation against the probe's ``ca_file``; the records
+go to the measurement's ``tcp_connect``, ``tls_handshakes`` and ``network_events``. Bogons
+(outside the public ranges) and, unless allowed, loopback addresses are not dialled. The
+result per IP is :func:`censorscope.model.dns_consistency.tls_result` of the handshake; an IP
+whose connect failed has no certificate to show and counts as ``failed``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from censorscope.trace.trace import Trace
 from .options import DNSConsistencyOptions
 from .records import Records
 
-__all__ = ["TLS_PORT", "check_all", "dialable"]
-
-TLS_PORT = 443
+__all__ = ["check_all", "dialable"]
 
 
 def dialable(ip: str, opts: DNSConsistencyOptions) -> bool:
@@ -36,7 +34,7 @@ async def _check(domain: str, ip: str, opts: DNSConsistencyOptions, trace: Trace
                  records: Records) -> str:
     t = opts.timeouts
     try:
-        tcp = await trace.connect_tcp(ip, TLS_PORT, timeout=t.tcp)
+        tcp = await trace.connect_tcp(ip, opts.tls_port, timeout=t.tcp)
     except NetError:
         records.take_check(trace)
         return TLS_FAILED
