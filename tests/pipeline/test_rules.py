@@ -28,6 +28,7 @@ from censorscope.pipeline.rules import (
     PROBES,
     RULES_BY_ID,
     SERVICE,
+    TLS_SNI,
     WEB_CONNECTIVITY,
     RuleFamily,
     family_of,
@@ -46,6 +47,7 @@ MODULE_FAMILY = {
     "fallback": FALLBACK,
     "dns_consistency": DNS_CONSISTENCY,
     "service": SERVICE,
+    "tls_sni": TLS_SNI,
 }
 
 # The Web Connectivity modules that conclude with rules (``layer_verdict``, ``rule_id=``).
@@ -72,6 +74,7 @@ STORED_VERSIONS = {
     "fallback": "cs-tests-1",
     "dns_consistency": "cs-dnsc-1",
     "service": "cs-service-1",
+    "tls_sni": "cs-tlssni-1",
 }
 
 

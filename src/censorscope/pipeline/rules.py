@@ -38,6 +38,7 @@ __all__ = [
     "PROBES",
     "RULES_BY_ID",
     "SERVICE",
+    "TLS_SNI",
     "WEB_CONNECTIVITY",
     "Rule",
     "RuleFamily",
@@ -372,10 +373,38 @@ DNS_CONSISTENCY: Final = RuleFamily(
          "every resolver that answered returned an address of the reference or of its AS"),
 ), shared=(FALLBACK,))
 
+TLS_SNI: Final = RuleFamily(
+    "tls_sni", "cs-tlssni-1",
+    "tls_sni (per IP of a target: TLS handshakes with its name, a control name and no SNI; "
+    "the per-IP decision is censorscope.model.tls_sni.decide, re-run on the observation rows)", (
+    Rule("tls_sni.sni_timeout", "tls", "blocked", "tls.timeout.sni",
+         "at an IP, the handshake with the target name timed out after its ClientHello (with "
+         "the name) was written, while a handshake with the control name or without SNI at the "
+         "same IP got an answer"),
+    Rule("tls_sni.sni_reset", "tls", "blocked", "tls.reset.sni",
+         "as tls_sni.sni_timeout, the target's handshake being reset"),
+    Rule("tls_sni.sni_eof", "tls", "blocked", "tls.eof.sni",
+         "as tls_sni.sni_timeout, the target's handshake ending in EOF"),
+    Rule("tls_sni.ip_blocked_tcp", "tcp", "blocked", "*",
+         "no IP is name-triggered, and every TCP connect to an IP failed with a timeout, reset "
+         "or unreachable host, whatever the name"),
+    Rule("tls_sni.ip_blocked_tls", "tls", "blocked", "*",
+         "no IP is name-triggered, and every handshake at an IP connected, wrote its "
+         "ClientHello and failed alike before any answer, whatever the name (not `.sni`)"),
+    Rule("tls_sni.ok", None, "ok", None,
+         "no IP is blocked and the handshake with the target name completed with a valid "
+         "certificate at one IP at least"),
+    Rule("tls_sni.inconclusive", None, "insufficient", None,
+         "every IP is inconclusive: refused connects, certificate problems only, no other "
+         "handshake answering to compare with, …"),
+    Rule("tls_sni.no_ips", None, "insufficient", None,
+         "no IP was measured (the name did not resolve and no IPs were given)"),
+), shared=(FALLBACK,))
+
 # In the order docs/analysis.md lists them.
 FAMILIES: Final[tuple[RuleFamily, ...]] = (
     WEB_CONNECTIVITY, MESSAGING, CIRCUMVENTION, PROBES, MIDDLEBOX, FALLBACK, SERVICE,
-    DNS_CONSISTENCY)
+    DNS_CONSISTENCY, TLS_SNI)
 
 RULES_BY_ID: Final[dict[str, Rule]] = {r.rule_id: r for f in FAMILIES for r in f.rules}
 _FAMILY_OF: Final[dict[str, RuleFamily]] = {r.rule_id: f for f in FAMILIES for r in f.rules}
