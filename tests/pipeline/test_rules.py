@@ -28,6 +28,7 @@ from censorscope.pipeline.rules import (
     PROBES,
     RULES_BY_ID,
     SERVICE,
+    THROTTLING,
     TLS_SNI,
     WEB_CONNECTIVITY,
     RuleFamily,
@@ -48,6 +49,7 @@ MODULE_FAMILY = {
     "dns_consistency": DNS_CONSISTENCY,
     "service": SERVICE,
     "tls_sni": TLS_SNI,
+    "throttling": THROTTLING,
 }
 
 # The Web Connectivity modules that conclude with rules (``layer_verdict``, ``rule_id=``).
@@ -75,6 +77,7 @@ STORED_VERSIONS = {
     "dns_consistency": "cs-dnsc-1",
     "service": "cs-service-1",
     "tls_sni": "cs-tlssni-1",
+    "throttling": "cs-throttling-1",
 }
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "PROBES",
     "RULES_BY_ID",
     "SERVICE",
+    "THROTTLING",
     "TLS_SNI",
     "WEB_CONNECTIVITY",
     "Rule",
@@ -401,10 +402,39 @@ TLS_SNI: Final = RuleFamily(
          "no IP was measured (the name did not resolve and no IPs were given)"),
 ), shared=(FALLBACK,))
 
+THROTTLING: Final = RuleFamily(
+    "throttling", "cs-throttling-1",
+    "throttling (a fixed-size download from the target and from a control: rates from the "
+    "bytes_received_cumulative samples, censorscope.model.throughput)", (
+    Rule("throttling.target_failed", "*", "blocked", "*",
+         "the target download failed (DNS, TCP, TLS or HTTP) before any answer while the "
+         "control download got one (`tls.*.sni` for a TLS failure when the control used the "
+         "target's IP with another server name)"),
+    Rule("throttling.target_failed_no_ctrl", "*", "insufficient", "*",
+         "the target download failed before any answer and no control download got one"),
+    Rule("throttling.slow_sni", "throttling", "impaired", "throttle.sni",
+         "the target's plateau is at most 0.25 of the control's (OONI's same-session floor), "
+         "its body ran at least 1 s, and the control came from the target's IP under another "
+         "server name"),
+    Rule("throttling.slow", "throttling", "impaired", "throttle.ip",
+         "the target's plateau is at most 0.25 of the control's and its body ran at least "
+         "1 s; the control came from another address (the trigger is not told apart: named "
+         "`throttle.ip` as Web Connectivity does)"),
+    Rule("throttling.policer_no_ctrl", "throttling", "impaired", None,
+         "no control; the target's plateau is flat (cv of its window rates at most 0.1 over "
+         "at least 3 windows) and at most 1024 kbit/s: a policer's signature"),
+    Rule("throttling.ok", None, "ok", None,
+         "the target's plateau is at least 0.5 of the control's, or its whole body came "
+         "within 1 s, or (no control) its plateau is at least 10 Mbit/s"),
+    Rule("throttling.inconclusive", None, "insufficient", None,
+         "a ratio between 0.25 and 0.5, a target body shorter than 1 s and incomplete, a "
+         "control without body, or no control and no policer signature"),
+), shared=(FALLBACK,))
+
 # In the order docs/analysis.md lists them.
 FAMILIES: Final[tuple[RuleFamily, ...]] = (
     WEB_CONNECTIVITY, MESSAGING, CIRCUMVENTION, PROBES, MIDDLEBOX, FALLBACK, SERVICE,
-    DNS_CONSISTENCY, TLS_SNI)
+    DNS_CONSISTENCY, TLS_SNI, THROTTLING)
 
 RULES_BY_ID: Final[dict[str, Rule]] = {r.rule_id: r for f in FAMILIES for r in f.rules}
 _FAMILY_OF: Final[dict[str, RuleFamily]] = {r.rule_id: f for f in FAMILIES for r in f.rules}
