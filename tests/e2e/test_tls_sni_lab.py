@@ -162,3 +162,28 @@ def test_analyze_and_verify_agree_with_the_lab(
     assert report["verdicts"] == len(PHASES)
     assert report["false"] == 0 and report["without_data"] == 0
     assert report["true"] == report["statements"] > 4 * len(PHASES)
+
+
+@requires_root
+@pytest.mark.lab
+@pytest.mark.slow
+def test_seed_case_az_2022_tiktok_delta_is_sni_triggered_bakcell_ok(tmp_path: Path) -> None:
+    """``az-2022-tiktok``, phase ``blocked-all``: Delta (AS29049) drops the TikTok SNI at the
+    Akamai cache, whose other names still complete; Bakcell (AS197830) does not block."""
+    with lab_running("az-2022-tiktok", "blocked-all") as (lab, state):
+        [delta] = probe_run(lab, state, "delta", ["https://www.tiktok.com/"],
+                            tmp_path / "delta.jsonl", "--experiment", "tls_sni")
+        [bakcell] = probe_run(lab, state, "bakcell", ["https://www.tiktok.com/"],
+                              tmp_path / "bakcell.jsonl", "--experiment", "tls_sni")
+    assert (delta["probe_asn"], bakcell["probe_asn"]) == ("AS29049", "AS197830")
+    [d], [b] = delta["test_keys"]["results"], bakcell["test_keys"]["results"]
+    assert d["ip"] == b["ip"]  # the same cache IP, told apart by the name only
+    assert (d["verdict"], d["target"]["failure"]) == ("sni_triggered", "generic_timeout_error")
+    assert d["control"]["handshake_completed"] and d["no_sni"]["handshake_completed"]
+    assert (b["verdict"], b["target"]["cert_valid_for_name"]) == ("ok", True)
+    runner = CliRunner()
+    for path, expected in ((tmp_path / "delta.jsonl", ("blocked", "tls", "tls.timeout.sni")),
+                           (tmp_path / "bakcell.jsonl", ("ok", None, None))):
+        result = runner.invoke(cli, ["analyze", "--jobs", "1", "--lab", str(path)])
+        [v] = [json.loads(ln) for ln in result.stdout.splitlines() if ln.strip()]
+        assert (v["outcome"], v["layer"], v["mechanism"]) == expected, v["evidence"]
