@@ -3,7 +3,9 @@
 The two downloads run one after the other (never at once: they would share the link), each
 recorded by its own trace (``download``). The verdict and the ratio come from
 ``censorscope.model.throughput.judge`` over the figures of both (``testkeys.rate_of``), which
-the scorer recomputes from the same recorded events.
+the scorer recomputes from the same recorded events. The envelope is Web Connectivity's
+(``envelope.build_measurement``: the same probe facts and annotations), under this test's
+name and version.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from censorscope.experiments.interface import ProbeMetadata
-from censorscope.model.measurement import make_measurement
 from censorscope.model.throughput import judge
 
-from ..web_connectivity.envelope import probe_annotations
+from ..web_connectivity.envelope import build_measurement
 from .download import download
 from .options import ThrottlingOptions, control_for
 from .testkeys import build_test_keys, rate_of
@@ -62,23 +63,10 @@ class ThrottlingMeasurer:
         start = datetime.now(UTC)
         t0 = time.monotonic()
         test_keys = await self.measure(url)
-        return make_measurement(
-            test_name=TEST_NAME,
-            test_version=TEST_VERSION,
-            input=input,
-            test_keys=test_keys,
-            probe_asn=f"AS{probe.probe_asn}",
-            probe_cc=probe.probe_cc,
-            probe_network_name=probe.probe_network_name,
-            resolver_asn=f"AS{probe.resolver_asn}",
-            resolver_ip=probe.resolver_ip,
-            resolver_network_name=probe.resolver_network_name,
-            report_id=report_id,
-            software_name=probe.software_name,
-            software_version=probe.software_version,
-            measurement_start_time=start,
-            test_start_time=test_start_time,
-            test_runtime=round(time.monotonic() - t0, 9),
-            test_helpers=None,
-            annotations=probe_annotations(),
+        measurement = build_measurement(
+            input=input, test_keys=test_keys, probe=probe, report_id=report_id,
+            measurement_start_time=start, test_start_time=test_start_time,
+            test_runtime=time.monotonic() - t0, control_url=None,
         )
+        measurement.update(test_name=TEST_NAME, test_version=TEST_VERSION)
+        return measurement
