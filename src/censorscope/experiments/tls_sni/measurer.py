@@ -27,10 +27,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from censorscope.experiments.interface import ProbeMetadata
-from censorscope.experiments.web_connectivity.envelope import probe_annotations
+from censorscope.experiments.web_connectivity.envelope import build_measurement
 from censorscope.model import failures as F
 from censorscope.model.ipinfo import is_loopback
-from censorscope.model.measurement import make_measurement
 from censorscope.model.tls_sni import Role, decide, summary_verdict
 from censorscope.net.errors import NetError
 from censorscope.trace.trace import Trace
@@ -178,14 +177,10 @@ class TLSSNIMeasurer:
         start = datetime.now(UTC)
         t0 = time.monotonic()
         test_keys = await self.measure(url)
-        return make_measurement(
-            test_name=TEST_NAME, test_version=TEST_VERSION, input=input, test_keys=test_keys,
-            probe_asn=f"AS{probe.probe_asn}", probe_cc=probe.probe_cc,
-            probe_network_name=probe.probe_network_name,
-            resolver_asn=f"AS{probe.resolver_asn}", resolver_ip=probe.resolver_ip,
-            resolver_network_name=probe.resolver_network_name, report_id=report_id,
-            software_name=probe.software_name, software_version=probe.software_version,
+        # Web Connectivity's df-000 envelope (probe facts, annotations), renamed to this test
+        measurement = build_measurement(
+            input=input, test_keys=test_keys, probe=probe, report_id=report_id,
             measurement_start_time=start, test_start_time=test_start_time,
-            test_runtime=round(time.monotonic() - t0, 9), test_helpers=None,
-            annotations=probe_annotations(),
-        )
+            test_runtime=time.monotonic() - t0, control_url=None)
+        measurement.update(test_name=TEST_NAME, test_version=TEST_VERSION)
+        return measurement
