@@ -8,7 +8,8 @@ every evidence statement must check true.
 - scenario ``dns-consistency``: the ISP resolver lies (another site's IP: its certificate is
   not valid for the name), answers NXDOMAIN, a private address, 127.0.0.1, or a CDN node of
   another AS serving the name with a valid certificate; or a forged reply is injected on the
-  path (the public resolver gets two different replies). Each is told apart;
+  path (the public resolver gets two different replies); or UDP queries for the name are
+  dropped (timeouts; DoH and the control answer). Each is told apart;
 - seed cases: ``am-2022-tiktok`` phase ``blocked`` — Ucom (AS44395) NXDOMAIN, MTS (AS43733) a
   lie plus the TLS failure at the Google IP; ``az-2022-tiktok`` phase ``blocked-all`` from Delta
   (AS29049): consistent or cdn_valid_cert, never a lie, although Delta drops the TikTok SNI.
@@ -114,7 +115,7 @@ def tls_failures(m: dict[str, Any], ip: str) -> list[str | None]:
             and h["server_name"] == tk["domain"]]
 
 
-PHASES = ("open", "lie", "nxdomain", "bogon", "loopback", "inject", "cdn")
+PHASES = ("open", "lie", "nxdomain", "bogon", "loopback", "inject", "cdn", "drop")
 # (system resolver's class, public UDP resolver's class, analysis rule, outcome, mechanism)
 EXPECTED = {
     "open": ("consistent", "consistent", "dnsc.consistent", "ok", None),
@@ -124,6 +125,7 @@ EXPECTED = {
     "loopback": ("bogon", "consistent", "dnsc.bogon", "blocked", "dns.injection.bogon"),
     "inject": ("lie", "injected", "dnsc.injected", "blocked", "dns.injection.other"),
     "cdn": ("cdn_valid_cert", "consistent", "dnsc.cdn_valid_cert", "ok", None),
+    "drop": ("timeout", "timeout", "dnsc.system_failed", "blocked", "dns.timeout"),
 }
 
 
@@ -137,6 +139,8 @@ def test_lies_nxdomain_bogons_injection_and_cdn_told_apart(tmp_path: Path) -> No
         asn_table = tmp_path / "asn.tsv"
         asn_table.write_text(Path(state.asn_table).read_text())
         assert_whoami(ms["open"], state, "acme")
+        config = state.probe_config("acme")
+        udp = [f"system_udp {config['resolver_ip']}:53", f"udp {config['public_resolver']}"]
 
     for phase, m in ms.items():
         tk = m["test_keys"]
@@ -144,8 +148,9 @@ def test_lies_nxdomain_bogons_injection_and_cdn_told_apart(tmp_path: Path) -> No
         got = classes(m)
         assert (got["system"], got["udp"]) == EXPECTED[phase][:2], (phase, got)
         assert got["doh"] == "consistent", (phase, got)  # DoH is out of the censor's reach
-        assert tk["dns_consistency"] == ("consistent" if phase in ("open", "cdn")
+        assert tk["dns_consistency"] == ("consistent" if phase in ("open", "cdn", "drop")
                                          else "inconsistent")
+        assert tk["failed"] == (["system", *udp] if phase == "drop" else [])
 
     # the lie: the answer's certificate is for another name; the honest answer's is valid
     lie = by_resolver(ms["lie"])["system"]
@@ -181,7 +186,7 @@ def test_lies_nxdomain_bogons_injection_and_cdn_told_apart(tmp_path: Path) -> No
         assert (v["rule_id"], v["outcome"], v["mechanism"]) == (rule, outcome, mechanism), \
             (phase, v["evidence"])
         assert v["layer"] == ("dns" if outcome == "blocked" else None)
-        assert v["evidence"][-1].endswith("(AS64500): the resolver it really uses")
+        assert any(e.endswith("(AS64500): the resolver it really uses") for e in v["evidence"])
     assert "got 2 different replies to one A query: 198.19.17.228, 198.19.1.10" in \
         verdicts[PHASES.index("inject")]["evidence"][0]
     assert false_statements(paths, verdicts) == []

@@ -3,17 +3,19 @@
 Five UDP resolvers on 127.0.0.1 answer ``localhost`` each in their own way — honestly
 (127.0.0.1), with a lie (127.0.0.2, where nothing serves TLS), NXDOMAIN, a bogon (10.1.2.3),
 or a forged reply followed 50 ms later by the real one — next to the system resolver
-(getaddrinfo: 127.0.0.1 and ::1). The real control (in-process as in Web Connectivity's
-tests, resolving through the honest resolver) is the reference; a TLS server with a
-certificate valid for ``localhost`` listens on 127.0.0.1. The test keys must hold every
-query (the late reply too), every TLS check, each resolver's class and whoami's answer; the
-analysis of the measurement must agree and its statements must check true.
+(getaddrinfo: 127.0.0.1 and ::1) and a DoH server that is not there. The real control
+(in-process as in Web Connectivity's tests, resolving through the honest resolver) is the
+reference; a TLS server with a certificate valid for ``localhost`` listens on 127.0.0.1. The
+test keys must hold every query (the late reply too), every TLS check, each resolver's class
+and whoami's answer; the analysis of the measurement must agree and its statements must
+check true.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -76,8 +78,11 @@ def measured(pki: PKI) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
         try:
             names = {"honest": honest.address, "liar": liar.address, "nx": nx.address,
                      "bogon": bogon.address, "injector": injector.address}
+            with socket.socket() as closed:  # a DoH server that is not there
+                closed.bind(("127.0.0.1", 0))
+                doh = f"https://localhost:{closed.getsockname()[1]}/dns-query"
             opts = DNSConsistencyOptions(
-                resolvers=tuple(names.values()), doh_urls=(), control_url=control.url,
+                resolvers=tuple(names.values()), doh_urls=(doh,), control_url=control.url,
                 ca_file=pki.ca_file, whoami=WHOAMI, system_resolver="",
                 public_ranges=(ipaddress.ip_network("127.0.0.0/8"),), timeouts=TIMEOUTS,
                 allow_loopback=True, tls_port=tls.port)
@@ -86,7 +91,7 @@ def measured(pki: PKI) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
                 test_start_time=datetime.now(UTC)))
         finally:
             control.close()
-    yield msm, names
+    yield msm, {**names, "doh": doh}
 
 
 def _resolver(m: dict[str, Any], address: str) -> dict[str, Any]:
@@ -101,12 +106,17 @@ def test_each_resolver_is_classified(measured: tuple[dict[str, Any], dict[str, s
     assert tk["reference"] == "control" and tk["control"]["dns"]["addrs"] == ["127.0.0.1"]
     got = {name: _resolver(m, addr)["classification"] for name, addr in names.items()}
     assert got == {"honest": "consistent", "liar": "lie", "nx": "nxdomain", "bogon": "bogon",
-                   "injector": "injected"}
+                   "injector": "injected", "doh": "error"}
     [system] = [r for r in tk["resolvers"] if r["resolver"] == "system"]
     assert system["engine"] == "getaddrinfo" and system["classification"] == "consistent"
     assert tk["dns_consistency"] == "inconsistent"
     assert set(tk["inconsistent"]) == {f"udp {names[n]}" for n in ("liar", "nx", "bogon",
                                                                     "injector")}
+    # an unreachable DoH server is skipped with a note, not an error of the measurement
+    doh = _resolver(m, names["doh"])
+    assert doh["failure"] == "connection_refused"
+    assert doh["note"] == "DoH server unreachable (connection_refused): skipped"
+    assert tk["failed"] == [f"doh {names['doh']}"]
 
 
 def test_every_query_is_recorded_with_the_late_reply(

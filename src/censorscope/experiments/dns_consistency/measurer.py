@@ -4,7 +4,8 @@ Inside one task group: the system lookup (getaddrinfo), UDP to the system's name
 every configured resolver, DoH to every configured URL, the control call and the whoami
 lookups. Then a TLS check of every distinct answer IP (the control's included), while the UDP
 late-reply listeners finish; then each resolver is classified against the reference (the
-control, else DoH) and the df-000 measurement is built.
+control, else DoH) and the df-000 measurement is built (Web Connectivity's envelope: the same
+probe facts and annotations, under this test's name and version).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from censorscope.experiments.interface import ProbeMetadata
-from censorscope.experiments.web_connectivity.envelope import probe_annotations
-from censorscope.model.measurement import make_measurement
+from censorscope.experiments.web_connectivity.envelope import build_measurement
+from censorscope.experiments.web_connectivity.measurer import annotate_answers
+from censorscope.experiments.web_connectivity.options import WebConnectivityOptions
 from censorscope.net.dns import LateListeners
 from censorscope.trace.trace import Trace
 
@@ -91,7 +93,8 @@ class DNSConsistencyMeasurer:
             await late.aclose()
         for trace in udp_traces:
             records.take_lookup(trace)
-        records.annotate(opts.asn_of, opts.as_name_of)
+        annotate_answers([*records.queries, *records.whoami_queries],
+                         WebConnectivityOptions(asn_table=opts.asn_table))
         ref_name, reference = pick_reference(answer, lookups, opts.asn_of)
         results = [resolver_result(lookup, distinct_replies(records.queries,
                                                             lookup.transaction_id),
@@ -130,24 +133,9 @@ class DNSConsistencyMeasurer:
         start = datetime.now(UTC)
         t0 = time.monotonic()
         test_keys = await self.measure(url)
-        control = self.options.control_url
-        return make_measurement(
-            test_name=TEST_NAME,
-            test_version=TEST_VERSION,
-            input=input,
-            test_keys=test_keys,
-            probe_asn=f"AS{probe.probe_asn}",
-            probe_cc=probe.probe_cc,
-            probe_network_name=probe.probe_network_name,
-            resolver_asn=f"AS{probe.resolver_asn}",
-            resolver_ip=probe.resolver_ip,
-            resolver_network_name=probe.resolver_network_name,
-            report_id=report_id,
-            software_name=probe.software_name,
-            software_version=probe.software_version,
-            measurement_start_time=start,
-            test_start_time=test_start_time,
-            test_runtime=round(time.monotonic() - t0, 9),
-            test_helpers={"backend": {"address": control, "type": "https"}} if control else None,
-            annotations=probe_annotations(),
-        )
+        measurement = build_measurement(
+            input=input, test_keys=test_keys, probe=probe, report_id=report_id,
+            measurement_start_time=start, test_start_time=test_start_time,
+            test_runtime=time.monotonic() - t0, control_url=self.options.control_url)
+        measurement.update(test_name=TEST_NAME, test_version=TEST_VERSION)
+        return measurement

@@ -9,7 +9,6 @@ mistaken for a lookup of the measured name or a check of its answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,15 +68,6 @@ class Records:
         self.tcp_connect.extend(_take(trace.tcp_connect))
         self.tls_handshakes.extend(_take(trace.tls_handshakes))
         self.network_events.extend(_take(trace.network_events))
-
-    def annotate(self, asn_of: Callable[[str], int], as_name_of: Callable[[str], str]) -> None:
-        """``asn``/``as_org_name`` on every A/AAAA answer (the probe's own look-up)."""
-        for query in (*self.queries, *self.whoami_queries):
-            for answer in query.get("answers") or []:
-                ip = answer.get("ipv4") or answer.get("ipv6")
-                if ip:
-                    answer["asn"] = asn_of(ip)
-                    answer["as_org_name"] = as_name_of(ip)
 
     def to_dict(self) -> dict[str, Any]:
         """The OONI lists (``network_events`` sorted by ``t``)."""
