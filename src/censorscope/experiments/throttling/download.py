@@ -9,8 +9,8 @@ body started is not a failed download but a slow one: the bytes and times up to 
 
 Recorded as OONI does for large bodies: the response body is cut to :data:`BODY_SNAPSHOT`
 bytes (``body_is_truncated``), and each connection keeps its first :data:`MAX_IO_EVENTS`
-``read``/``write`` events (Web Connectivity's 64) besides every ``connect``, annotation and
-``bytes_received_cumulative`` sample.
+``read``/``write`` events (OONI's Web Connectivity v0.5 keeps 64; dd-007) besides every
+``connect``, annotation and ``bytes_received_cumulative`` sample.
 """
 
 from __future__ import annotations
