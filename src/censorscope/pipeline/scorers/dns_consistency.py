@@ -309,6 +309,18 @@ def _evidence(a: _Analysis, rows: Sequence[ObservationRow], first: int | None
     who = _whoami_facts(a.raw_keys)
     if isinstance(who, dict):
         out.append(say("dnsc.whoami", **who))
+    return _unique(out)
+
+
+def _unique(items: Sequence[Evidence]) -> list[Evidence]:
+    """``items`` without repeated statements (two resolvers failing alike cite the same
+    reference), first occurrence kept."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Evidence] = []
+    for ev in items:
+        if (ev.claim, ev.text) not in seen:
+            seen.add((ev.claim, ev.text))
+            out.append(ev)
     return out
 
 
@@ -368,16 +380,16 @@ def score_dns_consistency(subject: Subject, ctx: AnalysisContext) -> Verdict:
         row = views[0].failure_row()
         failure = row.dns_failure if row is not None and row.dns_failure else "unknown_failure"
         return decide(subject, ctx, "dnsc.system_failed", failure=("dns", failure),
-                      evidence=[*_evidence(a, rows, 0),
-                                say("dnsc.reference_answered", reference=ref.label,
-                                    domain=a.domain, addresses=list(ref.addresses))])
+                      evidence=_unique([*_evidence(a, rows, 0),
+                                        say("dnsc.reference_answered", reference=ref.label,
+                                            domain=a.domain, addresses=list(ref.addresses))]))
     unverified = _first(a, frozenset({"unverified"}))
     if unverified is not None:
         return decide(subject, ctx, "dnsc.unverified", evidence=_evidence(a, rows, unverified))
     if not ref.addresses:
-        return decide(subject, ctx, "dnsc.name_missing", evidence=[
+        return decide(subject, ctx, "dnsc.name_missing", evidence=_unique([
             say("dnsc.reference_without_address", reference=ref.label, domain=a.domain,
-                failure=ref.failure or "dns_no_answer"), *_evidence(a, rows, None)])
+                failure=ref.failure or "dns_no_answer"), *_evidence(a, rows, None)]))
     cdn = _first(a, frozenset({"cdn_valid_cert"}))
     if cdn is not None:
         return decide(subject, ctx, "dnsc.cdn_valid_cert", evidence=_evidence(a, rows, cdn))
