@@ -9,8 +9,8 @@
    flag per resolver (system=1, udp=2, https=4), in order of discovery, and cached per domain
    for the redirects of the same measurement. An IP-literal host needs no lookup (flags 0).
 
-There is no whoami service in the lab: ``x_dns_whoami`` stays empty and ``client_resolver``
-comes from configuration.
+No whoami lookup is made here: ``x_dns_whoami`` stays empty and ``client_resolver`` comes
+from configuration (``dns_consistency`` identifies the resolver with whoami).
 """
 
 from __future__ import annotations

@@ -33,8 +33,8 @@ class WebConnectivityOptions:
     ``control_url`` the test helper (``None`` → ``control_failure`` "no available helpers"),
     ``ca_file`` the trust anchors for web sites, ``control_ca_file`` for the control and DoH
     (defaults to ``ca_file``), ``public_ranges`` networks counted as public (not bogons),
-    ``client_resolver`` the system resolver's address as seen from outside (there is no
-    whoami service in the lab, so it is configured), ``asn_table`` annotates DNS answers.
+    ``client_resolver`` the system resolver's address as seen from outside (configured: this
+    test makes no whoami lookup), ``asn_table`` annotates DNS answers.
     ``fetch_alpn`` is offered by flows that may send the GET (our HTTP client speaks
     HTTP/1.1 only), ``probe_alpn`` by TLS-only flows (OONI's ``h2``, ``http/1.1``).
     ``doh_always`` runs DoH in every DNS stage instead of OONI's opportunistic schedule
