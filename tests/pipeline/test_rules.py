@@ -69,7 +69,7 @@ COMPUTED = {
 # The versions stored verdicts are keyed by: a bump changes its line here on purpose.
 STORED_VERSIONS = {
     "web_connectivity": "cs-wc-2",
-    "messaging": "cs-tests-1",
+    "messaging": "cs-messaging-2",
     "circumvention": "cs-tests-1",
     "probes": "cs-tests-1",
     "middlebox": "cs-tests-1",

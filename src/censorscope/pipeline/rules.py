@@ -205,7 +205,7 @@ FALLBACK: Final = RuleFamily(
 ))
 
 MESSAGING: Final = RuleFamily(
-    "messaging", "cs-tests-1",
+    "messaging", "cs-messaging-2",
     "telegram, whatsapp, signal, facebook_messenger", (
     # telegram
     Rule("telegram.dc.unreachable", "*", "blocked", "*",
