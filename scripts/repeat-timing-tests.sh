@@ -17,6 +17,7 @@ TESTS=(
   'tests/lab/censor/test_censor_throttle.py'
   'tests/lab/censor/test_censor_apply.py::test_phase_switch_is_fast_and_replaces_policies'
   'tests/lab/test_catalogue.py::test_proof_az_2020_war'
+  'tests/e2e/test_throttling_lab.py'
 )
 
 load_pids=()
