@@ -7,7 +7,11 @@
 3. Phase by phase (before → Delta blocks → Connect follows → Azercell follows) the probe of
    every network measures www.tiktok.com, a TikTok endpoint and a harmless site on the same CDN
    address, and uploads its measurements to the collector (kept in a local queue until acked).
-4. The analysis re-scores everything in the store (``censorscope reprocess``), every evidence
+4. In the last phase the probes of Delta (blocks) and Bakcell (does not) run the ``social``
+   preset: ``service`` (is TikTok reachable from its 25 endpoints?), ``tls_sni`` (is the
+   server name or the address blocked?) and ``dns_consistency`` (are the CDN's answers a lie?),
+   for TikTok and the other social services.
+5. The analysis re-scores everything in the store (``censorscope reprocess``), every evidence
    statement is checked against the stored measurements (``censorscope verify``), and the demo
    prints, per phase and network, the verdict and the evidence of the first blocked one.
 
@@ -31,6 +35,7 @@ from censorscope.lab.runtime import Lab
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "out" / "demo"
 SCENARIO = "az-2022-tiktok"
+SOCIAL_FROM = ["delta", "bakcell"]
 PHASES = ["before", "blocked-delta", "blocked-delta-kinetic", "blocked-all"]
 URLS = ["https://www.tiktok.com/", "https://webcast.tiktok.com/", "https://www.example.org/"]
 TIMEOUTS = ["--dns-timeout", "2", "--tcp-timeout", "2", "--tls-timeout", "2",
@@ -65,6 +70,30 @@ def stop(proc: subprocess.Popen[str]) -> None:
         proc.kill()
 
 
+def show_social() -> None:
+    """The TikTok lines of the social preset: what each experiment found, and the analysis."""
+    from censorscope.experiments.registry import get_experiment
+
+    files = [OUT / f"social-{isp}.jsonl" for isp in SOCIAL_FROM]
+    out = subprocess.run([CLI, "analyze", "--lab", "--asn-table", str(OUT / "asn.tsv"),
+                          *map(str, files)], capture_output=True, text=True, check=True).stdout
+    analysed = {(v["report_id"], v["input"]): v for v in map(json.loads, out.splitlines())}
+    print(f"\nsocial preset, phase {PHASES[-1]} (TikTok lines; the lab serves no other "
+          "social service):")
+    print(f"{'network':<10} {'experiment':<16} {'input':<16} {'what the probe saw':<46} "
+          "analysis")
+    for path in files:
+        for m in map(json.loads, path.read_text().splitlines()):
+            if m["input"] not in ("tiktok", "www.tiktok.com"):
+                continue
+            hint = get_experiment(m["test_name"]).summary
+            seen = hint(m)[0] if hint else "-"
+            v = analysed[(m["report_id"], m["input"])]
+            what = v["outcome"] if v["outcome"] != "blocked" else f"BLOCKED {v['mechanism']}"
+            print(f"{m['probe_asn']:<10} {m['test_name']:<16} {m['input']:<16} "
+                  f"{seen[:46]:<46} {what}")
+
+
 def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
@@ -95,6 +124,18 @@ def main() -> int:
                     return 1
                 for line in out.read_text().splitlines():
                     phase_of[json.loads(line)["report_id"]] = phase
+        print(f"== phase {PHASES[-1]}: the social preset from {', '.join(SOCIAL_FROM)} …",
+              flush=True)
+        for isp in SOCIAL_FROM:
+            argv = [CLI, "probe", "run", "--config", str(state.state_dir / f"probe-{isp}.json"),
+                    "--preset", "social", "-o", str(OUT / f"social-{isp}.jsonl"),
+                    "--no-progress", "--no-summary", "--parallel", "4", "--upload",
+                    COLLECTOR_URL, "--upload-queue", str(OUT / f"queue-{isp}"), *TIMEOUTS]
+            proc = lab.exec(state.probe_hosts(isp)[0], argv, capture_output=True, text=True,
+                            check=False)
+            if proc.returncode != 0:
+                print(proc.stdout + proc.stderr, file=sys.stderr)
+                return 1
     finally:
         stop(collector)
         lab.down()
@@ -104,10 +145,11 @@ def main() -> int:
                     str(OUT / "asn.tsv")], check=True)
     verdicts = subprocess.run(
         [CLI, "analyze", "--lab", "--asn-table", str(OUT / "asn.tsv"),
-         *sorted(str(p) for p in OUT.glob("*.jsonl"))],
+         *sorted(str(p) for p in OUT.glob("*.jsonl") if not p.name.startswith("social-"))],
         capture_output=True, text=True, check=True,
     ).stdout
     rows = [json.loads(line) for line in verdicts.splitlines()]
+    show_social()
     print(f"\n{'phase':<22} {'network':<10} {'url':<30} verdict")
     for v in sorted(rows, key=lambda v: (PHASES.index(phase_of[v["report_id"]]),
                                          v["probe_asn"], v["input"])):
