@@ -82,7 +82,9 @@ class VerdictPoint:
     service (the ``service`` experiment's input, or a messaging test's app); ``endpoints``
     the names that failed in it (a ``service`` measurement's failing endpoints, else the
     domain when blocked); ``control_ok`` whether the control (test helper) was reachable
-    (None: unknown / no control).
+    (None: unknown / no control); ``handshakes`` the TLS handshakes of a ``tls_sni``
+    measurement or of one blocked at TLS, as ``(ip, server_name, result)`` with result
+    ``ok`` or the failure string.
     """
 
     measurement_uid: str
@@ -100,6 +102,7 @@ class VerdictPoint:
     service: str | None = None
     endpoints: tuple[str, ...] = ()
     control_ok: bool | None = None
+    handshakes: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, order=True)
