@@ -12,12 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from censorscope.experiments.envelope import measured
 from censorscope.experiments.interface import ExperimentSettings, ProbeMetadata
-from censorscope.experiments.web_connectivity.envelope import probe_annotations
-from censorscope.model.measurement import make_measurement
 
 from .collect import collect, shared_keys
 from .getter import Getter, Output, Target, Trust
@@ -65,17 +64,6 @@ class AppMeasurer:
     ) -> dict[str, Any]:
         """A complete measurement (``input`` null, as OONI writes for these tests)."""
 
-        start = datetime.now(UTC)
-        t0 = time.monotonic()
-        keys = await self.measure()
-        return make_measurement(
-            test_name=self.spec.test_name, test_version=self.spec.test_version, input=None,
-            test_keys=keys, report_id=report_id, test_helpers=None,
-            probe_asn=f"AS{probe.probe_asn}", probe_cc=probe.probe_cc,
-            probe_network_name=probe.probe_network_name,
-            resolver_asn=f"AS{probe.resolver_asn}", resolver_ip=probe.resolver_ip,
-            resolver_network_name=probe.resolver_network_name,
-            software_name=probe.software_name, software_version=probe.software_version,
-            measurement_start_time=start, test_start_time=test_start_time,
-            test_runtime=round(time.monotonic() - t0, 9), annotations=probe_annotations(),
-        )
+        return await measured(self.measure(), test_name=self.spec.test_name,
+                              test_version=self.spec.test_version, input=None, probe=probe,
+                              report_id=report_id, test_start_time=test_start_time)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from censorscope.experiments.envelope import measured
 from censorscope.experiments.interface import ProbeMetadata
-from censorscope.experiments.web_connectivity.envelope import build_measurement
 from censorscope.experiments.web_connectivity.measurer import annotate_answers
 from censorscope.experiments.web_connectivity.options import WebConnectivityOptions
 from censorscope.net.dns import LateListeners
@@ -130,12 +130,7 @@ class DNSConsistencyMeasurer:
         ``input``."""
         if input is None or url is None:
             raise ValueError("dns_consistency measures a domain: input and url are required")
-        start = datetime.now(UTC)
-        t0 = time.monotonic()
-        test_keys = await self.measure(url)
-        measurement = build_measurement(
-            input=input, test_keys=test_keys, probe=probe, report_id=report_id,
-            measurement_start_time=start, test_start_time=test_start_time,
-            test_runtime=time.monotonic() - t0, control_url=self.options.control_url)
-        measurement.update(test_name=TEST_NAME, test_version=TEST_VERSION)
-        return measurement
+        return await measured(self.measure(url), test_name=TEST_NAME,
+                              test_version=TEST_VERSION, input=input, probe=probe,
+                              report_id=report_id, test_start_time=test_start_time,
+                              control_url=self.options.control_url)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from censorscope.experiments.envelope import measured
 from censorscope.experiments.interface import ProbeMetadata
-from censorscope.experiments.web_connectivity.envelope import probe_annotations
-from censorscope.model.measurement import make_measurement
 from censorscope.trace.trace import Trace
 
 from .check import EndpointResult, measure_endpoint
@@ -76,17 +75,6 @@ class ServiceMeasurer:
         """A complete measurement of the service ``url`` (the normalised ``input``)."""
         if input is None or url is None:
             raise ValueError("service measures a named service: input and url are required")
-        start = datetime.now(UTC)
-        t0 = time.monotonic()
-        test_keys = await self.measure(url)
-        return make_measurement(
-            test_name=TEST_NAME, test_version=TEST_VERSION, input=input, test_keys=test_keys,
-            probe_asn=f"AS{probe.probe_asn}", probe_cc=probe.probe_cc,
-            probe_network_name=probe.probe_network_name,
-            resolver_asn=f"AS{probe.resolver_asn}", resolver_ip=probe.resolver_ip,
-            resolver_network_name=probe.resolver_network_name, report_id=report_id,
-            software_name=probe.software_name, software_version=probe.software_version,
-            measurement_start_time=start, test_start_time=test_start_time,
-            test_runtime=round(time.monotonic() - t0, 9), test_helpers=None,
-            annotations=probe_annotations(),
-        )
+        return await measured(self.measure(url), test_name=TEST_NAME,
+                              test_version=TEST_VERSION, input=input, probe=probe,
+                              report_id=report_id, test_start_time=test_start_time)

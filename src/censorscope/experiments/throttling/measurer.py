@@ -11,13 +11,13 @@ name and version.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from censorscope.experiments.envelope import measured
 from censorscope.experiments.interface import ProbeMetadata
 from censorscope.model.throughput import judge
 
-from ..web_connectivity.envelope import build_measurement
 from .download import download
 from .options import ThrottlingOptions, control_for
 from .testkeys import build_test_keys, rate_of
@@ -60,13 +60,6 @@ class ThrottlingMeasurer:
 
         if input is None or url is None:
             raise ValueError("throttling measures a URL: input and url are required")
-        start = datetime.now(UTC)
-        t0 = time.monotonic()
-        test_keys = await self.measure(url)
-        measurement = build_measurement(
-            input=input, test_keys=test_keys, probe=probe, report_id=report_id,
-            measurement_start_time=start, test_start_time=test_start_time,
-            test_runtime=time.monotonic() - t0, control_url=None,
-        )
-        measurement.update(test_name=TEST_NAME, test_version=TEST_VERSION)
-        return measurement
+        return await measured(self.measure(url), test_name=TEST_NAME,
+                              test_version=TEST_VERSION, input=input, probe=probe,
+                              report_id=report_id, test_start_time=test_start_time)

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from censorscope.experiments.envelope import measured
 from censorscope.experiments.interface import ProbeMetadata
-from censorscope.experiments.web_connectivity.envelope import build_measurement
 from censorscope.model import failures as F
 from censorscope.model.ipinfo import is_loopback
 from censorscope.model.tls_sni import Role, decide, summary_verdict
@@ -174,13 +174,6 @@ class TLSSNIMeasurer:
         """A complete measurement of the target ``url`` (the normalised ``input``)."""
         if input is None or url is None:
             raise ValueError("tls_sni measures a target: input and url are required")
-        start = datetime.now(UTC)
-        t0 = time.monotonic()
-        test_keys = await self.measure(url)
-        # Web Connectivity's df-000 envelope (probe facts, annotations), renamed to this test
-        measurement = build_measurement(
-            input=input, test_keys=test_keys, probe=probe, report_id=report_id,
-            measurement_start_time=start, test_start_time=test_start_time,
-            test_runtime=time.monotonic() - t0, control_url=None)
-        measurement.update(test_name=TEST_NAME, test_version=TEST_VERSION)
-        return measurement
+        return await measured(self.measure(url), test_name=TEST_NAME,
+                              test_version=TEST_VERSION, input=input, probe=probe,
+                              report_id=report_id, test_start_time=test_start_time)
