@@ -1,39 +1,29 @@
-"""Endpoint sets of the ``service`` experiment: the file format, its loader, the bundled sets.
+"""Endpoint sets of the ``service`` experiment: the user's file loader and the bundled sets.
 
-An endpoint file is CSV with the header ``service,host,port,protocol`` and optionally ``path``
-and ``note`` columns (any order; other columns are ignored). One row per endpoint:
-
-- ``service``: lower-case name (``[a-z0-9_-]+``) of the service the endpoint belongs to;
-- ``host``: a DNS name (letters, digits, hyphens; dot-separated labels of at most 63
-  characters, 253 in all) or an IP literal;
-- ``port``: 1–65535;
-- ``protocol``: ``https`` (TCP, TLS with the host as SNI and certificate validation, HTTP
-  GET of ``path``), ``http`` (TCP, cleartext GET), ``tls`` (TCP and TLS only) or ``tcp``
-  (connect only);
-- ``path``: the path (and query) of the GET, starting with ``/`` (default ``/``); empty for
-  ``tls`` and ``tcp``;
-- ``note``: free text (where the endpoint comes from).
-
-Empty lines and lines starting with ``#`` are skipped. A bad file raises
-:class:`EndpointFileError` naming the file and line; nothing is half-loaded.
-
-The bundled sets are ``censorscope/data/services/<service>.csv``; TikTok's adds the 24
-endpoints of the Citizen Lab list ``data/test-lists/derived/tiktok_endpoints_az_am_2022.csv`` (read
-from there: every URL once, ``https`` on 443 with the URL's path and query).
+The format and its parser are :mod:`censorscope.model.services` (detection reads the same
+sets to know which domains make a service); this module reads the files: a user's own
+(:func:`load_endpoint_file`) and the package's (:func:`bundled_endpoints`, from
+``censorscope/data``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import ipaddress
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Final
-from urllib.parse import urlsplit
+
+from censorscope.model.services import (
+    CITIZENLAB_TIKTOK,
+    KNOWN_SERVICES,
+    PROTOCOLS,
+    Endpoint,
+    EndpointFileError,
+    bundled_set,
+    citizenlab_endpoints,
+    normalise_service,
+    parse_endpoints,
+    valid_host,
+)
 
 __all__ = [
     "CITIZENLAB_TIKTOK",
@@ -47,139 +37,9 @@ __all__ = [
     "load_endpoint_file",
     "normalise_service",
     "parse_endpoints",
+    "read_data",
     "valid_host",
 ]
-
-KNOWN_SERVICES: Final = ("tiktok", "whatsapp", "telegram", "signal", "youtube", "instagram",
-                         "facebook", "x", "zoom", "skype", "linkedin")
-PROTOCOLS: Final = ("https", "http", "tls", "tcp")
-REQUIRED: Final = ("service", "host", "port", "protocol")
-CITIZENLAB_TIKTOK: Final = "tiktok_endpoints_az_am_2022.csv"
-
-_LABEL: Final = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_SERVICE: Final = re.compile(r"^[a-z0-9_-]+$")
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One endpoint of a service: where, how, and where it comes from (``source`` is
-    ``file:line``)."""
-
-    service: str
-    host: str
-    port: int
-    protocol: str
-    path: str = "/"
-    note: str = ""
-    source: str = ""
-
-    @property
-    def url(self) -> str | None:
-        """The URL of the GET (``None`` for ``tls``/``tcp`` endpoints)."""
-        if self.protocol not in ("https", "http"):
-            return None
-        default = 443 if self.protocol == "https" else 80
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        port = "" if self.port == default else f":{self.port}"
-        return f"{self.protocol}://{host}{port}{self.path}"
-
-    @property
-    def label(self) -> str:
-        """``host:port/protocol`` (how the test keys and messages name it)."""
-        return f"{self.host}:{self.port}/{self.protocol}"
-
-
-class EndpointFileError(ValueError):
-    """An endpoint file (or a row of it) is unusable: the message starts ``file:line:``."""
-
-
-def valid_host(text: str) -> bool:
-    """True for a DNS name of dot-separated LDH labels or an IP literal."""
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        pass
-    name = text.rstrip(".")
-    if not name or len(name) > 253:
-        return False
-    labels = name.split(".")
-    return all(_LABEL.match(label) for label in labels)
-
-
-def normalise_service(raw: str) -> str:
-    """A bundled service name in lower case (ValueError with the known names otherwise)."""
-    name = raw.strip().lower()
-    if name not in KNOWN_SERVICES:
-        raise ValueError(f"unknown service {raw.strip()!r} (known: {', '.join(KNOWN_SERVICES)})")
-    return name
-
-
-def _row_endpoint(row: dict[str, str | None], where: str) -> Endpoint:
-    def cell(key: str) -> str:
-        return (row.get(key) or "").strip()
-
-    service, host, protocol = cell("service").lower(), cell("host").lower(), cell("protocol")
-    for key in REQUIRED:
-        if not cell(key):
-            raise EndpointFileError(f"{where}: empty {key}")
-    if not _SERVICE.match(service):
-        raise EndpointFileError(f"{where}: bad service name {service!r} (use [a-z0-9_-])")
-    if not valid_host(host):
-        raise EndpointFileError(f"{where}: bad host name {cell('host')!r}")
-    port_text = cell("port")
-    if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
-        raise EndpointFileError(f"{where}: bad port {port_text!r} (1-65535)")
-    protocol = protocol.lower()
-    if protocol not in PROTOCOLS:
-        raise EndpointFileError(
-            f"{where}: bad protocol {cell('protocol')!r} (one of {', '.join(PROTOCOLS)})")
-    path = cell("path")
-    if protocol in ("https", "http"):
-        path = path or "/"
-        if not path.startswith("/") or any(ch.isspace() for ch in path):
-            raise EndpointFileError(f"{where}: bad path {path!r} (it starts with /)")
-    elif path:
-        raise EndpointFileError(f"{where}: a {protocol} endpoint has no path")
-    return Endpoint(service, host.rstrip("."), int(port_text), protocol, path, cell("note"),
-                    where)
-
-
-def parse_endpoints(text: str, *, source: str) -> list[Endpoint]:
-    """The endpoints of CSV ``text`` (``source`` names it in errors: ``source:line: …``)."""
-    lines = text.splitlines()
-    kept = [(n, line) for n, line in enumerate(lines, 1)
-            if line.strip() and not line.lstrip().startswith("#")]
-    if not kept:
-        raise EndpointFileError(f"{source}:1: no header (want {','.join(REQUIRED)})")
-    header_no, header = kept[0]
-    columns = [c.strip().lower() for c in next(csv.reader([header]))]
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        raise EndpointFileError(
-            f"{source}:{header_no}: missing column(s) {', '.join(missing)} "
-            f"(header must name {','.join(REQUIRED)}[,path][,note])")
-    out: list[Endpoint] = []
-    seen: dict[tuple[str, str, int, str, str], str] = {}
-    for n, line in kept[1:]:
-        where = f"{source}:{n}"
-        cells = next(csv.reader(io.StringIO(line)), [])
-        if len(cells) < len(columns):
-            short = [c for c in columns[len(cells):] if c in REQUIRED]
-            if short:
-                raise EndpointFileError(f"{where}: missing column(s) {', '.join(short)}")
-        if len(cells) > len(columns):
-            raise EndpointFileError(
-                f"{where}: {len(cells)} fields, the header has {len(columns)}")
-        ep = _row_endpoint(dict(zip(columns, cells, strict=False)), where)
-        key = (ep.service, ep.host, ep.port, ep.protocol, ep.path)
-        if key in seen:
-            raise EndpointFileError(f"{where}: duplicate of the endpoint at {seen[key]}")
-        seen[key] = where
-        out.append(ep)
-    if not out:
-        raise EndpointFileError(f"{source}:{header_no}: no endpoints")
-    return out
 
 
 def load_endpoint_file(path: str | Path) -> list[Endpoint]:
@@ -192,44 +52,15 @@ def load_endpoint_file(path: str | Path) -> list[Endpoint]:
     return parse_endpoints(text, source=str(p))
 
 
-def _data() -> resources.abc.Traversable:
-    return resources.files("censorscope.data")
-
-
-def citizenlab_endpoints(text: str, *, source: str) -> list[Endpoint]:
-    """TikTok endpoints of the Citizen Lab list (header ``country,url,…``): each URL once."""
-    reader = csv.DictReader(io.StringIO(text))
-    if "url" not in (reader.fieldnames or []):
-        raise EndpointFileError(f"{source}:1: missing column url")
-    out: list[Endpoint] = []
-    seen: set[str] = set()
-    for n, row in enumerate(reader, 2):
-        url = (row.get("url") or "").strip()
-        if not url or url in seen:
-            continue
-        seen.add(url)
-        parts = urlsplit(url)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        row_cells = {"service": "tiktok", "host": parts.hostname or "", "protocol": parts.scheme,
-                     "port": str(parts.port or (443 if parts.scheme == "https" else 80)),
-                     "path": path, "note": f"Citizen Lab {row.get('country', '')} list"}
-        out.append(_row_endpoint(dict(row_cells), f"{source}:{n}"))
-    return out
+def read_data(rel: str) -> str:
+    """The text of the package data file ``rel`` (``services/tiktok.csv``)."""
+    item = resources.files("censorscope.data").joinpath(*rel.split("/"))
+    return item.read_text(encoding="utf-8")
 
 
 def bundled_endpoints(service: str) -> list[Endpoint]:
     """The shipped endpoint set of ``service`` (one of :data:`KNOWN_SERVICES`)."""
-    name = normalise_service(service)
-    item = _data().joinpath("services", f"{name}.csv")
-    out = parse_endpoints(item.read_text(encoding="utf-8"), source=f"data/services/{name}.csv")
-    if name == "tiktok":
-        cl = _data().joinpath("test-lists", "derived", CITIZENLAB_TIKTOK)
-        have = {(e.host, e.port, e.protocol, e.path) for e in out}
-        for ep in citizenlab_endpoints(cl.read_text(encoding="utf-8"),
-                                       source=f"data/test-lists/derived/{CITIZENLAB_TIKTOK}"):
-            if (ep.host, ep.port, ep.protocol, ep.path) not in have:
-                out.append(ep)
-    return out
+    return bundled_set(service, read_data)
 
 
 def endpoints_for(service: str, own: Iterable[Endpoint] = ()) -> list[Endpoint]:
