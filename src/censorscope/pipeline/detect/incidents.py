@@ -1,0 +1,326 @@
+"""Change points clustered into incidents: one per (country, target, episode).
+
+A national block of one service shows up as change points in hundreds of series — every
+network, every domain of the service's endpoint set, the layer-any series and the series of
+the blocked layer. :func:`cluster_incidents` tells that story once:
+
+1. **Target.** A change point of a domain of a service's endpoint set is clustered under the
+   service (``domain:webcast.tiktok.com`` -> ``service:tiktok``); other domains stay themselves.
+2. **Runs per network.** In each series an onset opens a run, the next offset closes it (a
+   series that never shows the offset leaves it open: ongoing; an offset without an onset is
+   ignored). The series of one network are read in tiers — the target's own layer-any series,
+   then other layer-any series (the service's domains), then the layer series — and a run of a
+   later tier whose onset falls within ``episode_gap`` of a run already kept only adds its
+   techniques, endpoints and an earlier onset if it saw one (the end comes from the best series
+   that saw the change: a layer series holds only blocked measurements and never ends).
+3. **Episodes.** The runs of every network of the country are swept in time order; a run
+   starting within ``episode_gap`` of the end of the episode so far (an open run never ends)
+   joins it, else it starts a new episode: a block lifted for longer than the gap and imposed
+   again is two incidents.
+4. **The incident.** Per network: onset, first blocked and last clean measurement of its
+   earliest run, offset (the last, or None while a run is open), techniques (the change points'
+   mechanisms plus those of at least ``technique_min_share`` of its blocked measurements), the
+   endpoints that failed (the policy matrix) and the best change-point confidence. The
+   incident starts at the earliest onset and ends at the last offset once every network has
+   one (else ongoing); confidence combines the networks' (1 - prod(1 - c)).
+   ``not_affected``: the other networks of the country with clean measurements of the target in
+   the period and at most ``not_affected_max_blocked_share`` blocked. Scope: ``server_side``
+   when the control failed in most blocked measurements or most other countries measuring the
+   target in the period fail too; ``national`` when two or more networks are affected and every
+   network measured on the target in the period is; else ``several_isps`` / ``one_isp``.
+
+Everything is sorted before it is read, so the same change points and points in any order give
+the same incidents, with ids derived from (country, target, start).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from censorscope.model.detection import (
+    ChangePoint,
+    Incident,
+    IncidentScope,
+    NetworkImpact,
+    SeriesKey,
+    SniCell,
+    VerdictPoint,
+)
+
+from .incident_text import incident_title
+from .points_index import (
+    BLOCKED_OUTCOMES,
+    CLEAN_OUTCOMES,
+    FAILING_OUTCOMES,
+    PointsIndex,
+    build_points_index,
+)
+
+__all__ = [
+    "DETECTOR",
+    "IncidentParams",
+    "PointsIndex",
+    "build_points_index",
+    "cluster_incidents",
+]
+
+DETECTOR: Final = "cs-incidents-1"
+_DOMAIN_PREFIX: Final = "domain:"
+
+
+@dataclass(frozen=True)
+class IncidentParams:
+    """The clustering's parameters (documented in docs/detection.md, "Incidents")."""
+
+    episode_gap: timedelta = timedelta(days=3)
+    not_affected_max_blocked_share: float = 0.2
+    technique_min_share: float = 0.1
+    failing_share: float = 0.5
+    evidence_per_network: int = 3
+
+
+@dataclass
+class _Run:
+    """One network blocked from ``onset`` until ``offset`` (None: still blocked)."""
+
+    asn: int
+    tier: tuple[bool, bool]
+    onset: ChangePoint
+    offset: ChangePoint | None = None
+    members: list[ChangePoint] = field(default_factory=list)
+
+    @property
+    def start(self) -> datetime:
+        return self.onset.at
+
+    @property
+    def end(self) -> datetime | None:
+        return None if self.offset is None else self.offset.at
+
+    def sort_key(self) -> tuple[datetime, int, tuple[bool, bool], str]:
+        return (self.start, self.asn, self.tier, self.onset.first_uid)
+
+
+def _cp_order(cp: ChangePoint) -> tuple[object, ...]:
+    return (cp.key, cp.at, cp.kind != "onset", cp.first_uid, cp.detector)
+
+
+def _series_runs(asn: int, tier: tuple[bool, bool], cps: list[ChangePoint]) -> list[_Run]:
+    runs: list[_Run] = []
+    open_run: _Run | None = None
+    for cp in sorted(cps, key=lambda c: (c.at, c.kind != "onset", c.first_uid)):
+        if cp.kind == "onset":
+            if open_run is None:
+                open_run = _Run(asn, tier, cp)
+                runs.append(open_run)
+            open_run.members.append(cp)
+        elif open_run is not None:
+            open_run.offset = cp
+            open_run = None
+    return runs
+
+
+def _within(run: _Run, t: datetime, gap: timedelta) -> bool:
+    return run.start - gap <= t and (run.end is None or t <= run.end + gap)
+
+
+def _network_runs(asn: int, cps: list[ChangePoint], target: str,
+                  gap: timedelta) -> list[_Run]:
+    by_series: dict[SeriesKey, list[ChangePoint]] = {}
+    for cp in cps:
+        by_series.setdefault(cp.key, []).append(cp)
+    tiers: dict[tuple[bool, bool], list[_Run]] = {}
+    for key, series in sorted(by_series.items(), key=lambda kv: kv[0]):
+        tier = (key.layer != "*", key.target != target)
+        tiers.setdefault(tier, []).extend(_series_runs(asn, tier, series))
+    kept: list[_Run] = []
+    for tier in sorted(tiers):
+        new: list[_Run] = []
+        for run in sorted(tiers[tier], key=_Run.sort_key):
+            home = next((k for k in kept if _within(k, run.start, gap)), None)
+            if home is None:
+                new.append(run)
+            else:
+                home.members.extend(run.members)
+                if (run.start, run.onset.first_uid) < (home.start, home.onset.first_uid):
+                    home.onset = run.onset  # the earliest blocked measurement seen
+        kept.extend(new)
+    return kept
+
+
+def _episodes(runs: list[_Run], gap: timedelta) -> list[list[_Run]]:
+    episodes: list[list[_Run]] = []
+    end: datetime | None = None
+    for run in sorted(runs, key=_Run.sort_key):
+        if episodes and (end is None or run.start <= end + gap):
+            episodes[-1].append(run)
+            end = None if end is None or run.end is None else max(end, run.end)
+        else:
+            episodes.append([run])
+            end = run.end
+    return episodes
+
+
+def cluster_incidents(changes: Iterable[ChangePoint], points_index: PointsIndex | None = None,
+                      *, params: IncidentParams | None = None) -> list[Incident]:
+    """The incidents the change points tell (sorted by start, country, target).
+
+    ``points_index`` (:func:`build_points_index` over the same verdict points) supplies the
+    network names, the networks not affected, the techniques and endpoints of the blocked
+    measurements, the SNI matrix, evidence and the server-side test; without it incidents
+    carry only what the change points say."""
+    params = params or IncidentParams()
+    index = points_index if points_index is not None else PointsIndex()
+    grouped: dict[tuple[str, str], dict[int, list[ChangePoint]]] = {}
+    for cp in sorted(changes, key=_cp_order):
+        for target in index.incident_targets(cp.key.target):
+            per_asn = grouped.setdefault((cp.key.probe_cc, target), {})
+            per_asn.setdefault(cp.key.probe_asn, []).append(cp)
+    incidents: list[Incident] = []
+    for (cc, target), per_asn in sorted(grouped.items()):
+        runs = [run for asn, cps in sorted(per_asn.items())
+                for run in _network_runs(asn, cps, target, params.episode_gap)]
+        for episode in _episodes(runs, params.episode_gap):
+            incidents.append(_Builder(cc, target, episode, index, params).build())
+    return sorted(incidents, key=lambda i: (i.start, i.cc, i.target))
+
+
+class _Builder:
+    """One episode's runs (all networks of one country and target) -> an Incident."""
+
+    def __init__(self, cc: str, target: str, runs: list[_Run], index: PointsIndex,
+                 params: IncidentParams) -> None:
+        self.cc, self.target, self.index, self.params = cc, target, index, params
+        self.by_asn: dict[int, list[_Run]] = {}
+        for run in runs:
+            self.by_asn.setdefault(run.asn, []).append(run)
+        self.start = min(r.start for r in runs)
+        ends = [r.end for r in runs]
+        self.end = None if any(e is None for e in ends) else max(e for e in ends if e)
+        self.points = index.window(target, cc, self.start, self.end)
+
+    def build(self) -> Incident:
+        networks = sorted((self._impact(asn, runs) for asn, runs in self.by_asn.items()),
+                          key=lambda n: (n.onset, n.asn))
+        not_affected, measured = self._not_affected()
+        reason = self._server_side_reason(networks)
+        scope: IncidentScope
+        if reason:
+            scope = "server_side"
+        elif len(networks) >= 2 and measured <= set(self.by_asn):
+            scope = "national"
+        else:
+            scope = "several_isps" if len(networks) >= 2 else "one_isp"
+        unsure = 1.0
+        for n in networks:
+            unsure *= 1.0 - min(max(n.confidence, 0.0), 1.0)
+        detectors = sorted({cp.detector for runs in self.by_asn.values() for r in runs
+                            for cp in r.members if cp.detector})
+        return Incident(
+            cc=self.cc, target=self.target, scope=scope, start=self.start, end=self.end,
+            confidence=1.0 - unsure, networks=tuple(networks),
+            not_affected=tuple(sorted(not_affected)), sni_matrix=self._sni_matrix(networks),
+            evidence=self._evidence(networks, not_affected),
+            title=incident_title(self.cc, self.target, scope, networks, reason),
+            detector=" / ".join([DETECTOR, *detectors]))
+
+    def _blocked_points(self, n: NetworkImpact) -> list[VerdictPoint]:
+        return [p for p in self.points.get(n.asn, [])
+                if p.outcome in BLOCKED_OUTCOMES and p.measurement_start_time >= n.onset
+                and (n.offset is None or p.measurement_start_time < n.offset)]
+
+    def _impact(self, asn: int, runs: list[_Run]) -> NetworkImpact:
+        lead = min(runs, key=lambda r: (r.start, r.tier, r.onset.key, r.onset.first_uid))
+        ends = [r.end for r in runs]
+        members = [cp for r in runs for cp in r.members]
+        base = NetworkImpact(
+            asn=asn, as_name=self.index.as_name(self.cc, asn), onset=lead.start,
+            first_blocked_uid=lead.onset.first_uid, last_clean_uid=lead.onset.last_before_uid,
+            techniques=(), endpoints=(),
+            offset=None if any(e is None for e in ends) else max(e for e in ends if e),
+            confidence=max(cp.confidence for cp in members))
+        blocked = self._blocked_points(base)
+        techniques = {m for cp in members for m in cp.mechanisms}
+        counts = Counter(p.mechanism for p in blocked if p.mechanism)
+        techniques.update(m for m, c in counts.items()
+                          if c >= self.params.technique_min_share * len(blocked))
+        if not techniques:
+            techniques = {cp.key.layer for cp in members if cp.key.layer != "*"}
+            techniques.update(p.layer for p in blocked if p.layer)
+        endpoints = {e for cp in members for e in cp.endpoints}
+        endpoints.update(cp.key.target[len(_DOMAIN_PREFIX):] for cp in members
+                         if cp.key.target.startswith(_DOMAIN_PREFIX))
+        for p in blocked:
+            endpoints.update(p.endpoints or ((p.domain,) if p.domain else ()))
+        return NetworkImpact(
+            asn=base.asn, as_name=base.as_name, onset=base.onset,
+            first_blocked_uid=base.first_blocked_uid, last_clean_uid=base.last_clean_uid,
+            techniques=tuple(sorted(techniques)), endpoints=tuple(sorted(endpoints)),
+            offset=base.offset, confidence=base.confidence)
+
+    def _not_affected(self) -> tuple[list[int], set[int]]:
+        """The networks not affected, and every network measured in the period."""
+        clear: list[int] = []
+        measured: set[int] = set()
+        for asn, points in self.points.items():
+            clean = sum(p.outcome in CLEAN_OUTCOMES for p in points)
+            blocked = sum(p.outcome in BLOCKED_OUTCOMES for p in points)
+            if clean + blocked == 0:
+                continue
+            measured.add(asn)
+            if (asn not in self.by_asn and clean
+                    and blocked <= self.params.not_affected_max_blocked_share
+                    * (clean + blocked)):
+                clear.append(asn)
+        return clear, measured
+
+    def _server_side_reason(self, networks: list[NetworkImpact]) -> str:
+        share = self.params.failing_share
+        known = [p.control_ok for n in networks for p in self._blocked_points(n)
+                 if p.control_ok is not None]
+        if known and known.count(False) >= share * len(known):
+            return "the control fails too"
+        failing = measured = 0
+        for cc in self.index.countries(self.target):
+            if cc == self.cc:
+                continue
+            points = [p for ps in self.index.window(self.target, cc, self.start,
+                                                    self.end).values() for p in ps]
+            bad = sum(p.outcome in FAILING_OUTCOMES for p in points)
+            usable = bad + sum(p.outcome in CLEAN_OUTCOMES for p in points)
+            if usable:
+                measured += 1
+                failing += bad >= share * usable
+        if failing and failing >= share * measured:
+            return "other countries fail too"
+        return ""
+
+    def _sni_matrix(self, networks: list[NetworkImpact]) -> tuple[SniCell, ...]:
+        windows = {n.asn: (n.onset, n.offset) for n in networks}
+        cells: dict[tuple[int, str, str], SniCell] = {}
+        for asn, points in sorted(self.points.items()):
+            lo, hi = windows.get(asn, (self.start, self.end))
+            for p in points:  # time-ordered: the latest handshake of a cell wins
+                t = p.measurement_start_time
+                if t < lo or (hi is not None and t >= hi):
+                    continue
+                for ip, name, result in p.handshakes:
+                    cells[(asn, ip, name)] = SniCell(asn, ip, name, result, p.measurement_uid)
+        return tuple(cells[k] for k in sorted(cells))
+
+    def _evidence(self, networks: list[NetworkImpact], not_affected: list[int]) -> tuple[str, ...]:
+        uids: list[str] = []
+        for n in networks:
+            blocked = self._blocked_points(n)
+            mine = [n.last_clean_uid, n.first_blocked_uid,
+                    blocked[-1].measurement_uid if blocked else None]
+            kept = [u for u in dict.fromkeys(mine) if u]
+            uids.extend(kept[: self.params.evidence_per_network])
+        for asn in sorted(not_affected):
+            clean = [p for p in self.points[asn] if p.outcome in CLEAN_OUTCOMES]
+            uids.append(clean[-1].measurement_uid)
+        return tuple(dict.fromkeys(uids))

@@ -1,0 +1,162 @@
+"""What incident clustering needs to know about the measured networks: the points index.
+
+Change points say when blocking began and ended on the networks that changed; an incident
+also needs the networks that did *not* change (measured on the target in the same period,
+without blocking: ``not_affected``), the measurements a person can open (evidence), the
+names of the networks, the TLS handshakes of the period (the IP × server-name matrix), whether
+the control failed too and how the target fared in other countries (``server_side``). The
+:class:`PointsIndex` keeps the :class:`~censorscope.model.detection.VerdictPoint` references
+grouped by target, country and AS, time-ordered, and answers those questions for a window.
+
+A point is indexed under its domain target (``domain:<domain>``) and under its service target
+(``service:<name>``) when it measured a service. A service target also covers the domains of
+the service (its endpoint set, given as ``services``: domain -> service names, and learned
+from the points: a service measurement's failing endpoints and a point carrying both a
+service and a domain), merged at query time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from censorscope.model.detection import VerdictPoint, domain_target, service_target
+
+__all__ = [
+    "BLOCKED_OUTCOMES",
+    "CLEAN_OUTCOMES",
+    "FAILING_OUTCOMES",
+    "PointsIndex",
+    "build_points_index",
+]
+
+# As the change-point detector reads outcomes: blocked/impaired is blocking, ok is clean,
+# down/insufficient say nothing about blocking. ``down`` counts as failing when asking whether
+# the target fails elsewhere too (a server that is down is down everywhere).
+BLOCKED_OUTCOMES: Final = frozenset({"blocked", "impaired"})
+CLEAN_OUTCOMES: Final = frozenset({"ok"})
+FAILING_OUTCOMES: Final = BLOCKED_OUTCOMES | {"down"}
+
+_SERVICE_PREFIX: Final = "service:"
+_DOMAIN_PREFIX: Final = "domain:"
+
+_PerAsn = dict[int, list[VerdictPoint]]
+
+
+def _time(p: VerdictPoint) -> datetime:
+    return p.measurement_start_time
+
+
+def _order(p: VerdictPoint) -> tuple[datetime, str]:
+    return (p.measurement_start_time, p.measurement_uid)
+
+
+def _domain_of(target: str) -> str | None:
+    return target[len(_DOMAIN_PREFIX):] if target.startswith(_DOMAIN_PREFIX) else None
+
+
+@dataclass
+class PointsIndex:
+    """Verdict points by target -> country -> AS (time-ordered), the domains of each service
+    and the network names. Build it with :func:`build_points_index`."""
+
+    by_target: dict[str, dict[str, _PerAsn]] = field(default_factory=dict)
+    services_of: dict[str, frozenset[str]] = field(default_factory=dict)
+    domains_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    as_names: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    def services_of_domain(self, domain: str) -> frozenset[str]:
+        """The service names whose endpoint set contains ``domain``."""
+        return self.services_of.get(domain.lower().rstrip("."), frozenset())
+
+    def incident_targets(self, target: str) -> tuple[str, ...]:
+        """The targets a change point of ``target`` is clustered under: a domain of a
+        service's endpoint set goes to the service (each, when shared), else itself."""
+        domain = _domain_of(target)
+        if domain is None:
+            return (target,)
+        services = self.services_of_domain(domain)
+        if not services:
+            return (target,)
+        return tuple(sorted(service_target(s) for s in services))
+
+    def as_name(self, cc: str, asn: int) -> str:
+        return self.as_names.get((cc, asn), "")
+
+    def countries(self, target: str) -> tuple[str, ...]:
+        """Every country with points on ``target`` (a service: on any of its domains too)."""
+        ccs: set[str] = set()
+        for t in self._member_targets(target):
+            ccs.update(self.by_target.get(t, {}))
+        return tuple(sorted(ccs))
+
+    def window(self, target: str, cc: str, start: datetime,
+               end: datetime | None) -> dict[int, list[VerdictPoint]]:
+        """The points on ``target`` in ``cc`` with ``start <= time`` (and ``time < end``
+        unless ``end`` is None), per AS, time-ordered, each measurement once."""
+        out: dict[int, list[VerdictPoint]] = {}
+        for t in self._member_targets(target):
+            for asn, points in self.by_target.get(t, {}).get(cc, {}).items():
+                lo = bisect_left(points, start, key=_time)
+                hi = len(points) if end is None else bisect_left(points, end, key=_time)
+                if lo < hi:
+                    out.setdefault(asn, []).extend(points[lo:hi])
+        for asn, points in out.items():
+            unique = {p.measurement_uid: p for p in points}
+            out[asn] = sorted(unique.values(), key=_order)
+        return out
+
+    def last_time(self, target: str, cc: str) -> datetime | None:
+        """The time of the latest point on ``target`` in ``cc``."""
+        times = [points[-1].measurement_start_time
+                 for t in self._member_targets(target)
+                 for points in self.by_target.get(t, {}).get(cc, {}).values() if points]
+        return max(times, default=None)
+
+    def _member_targets(self, target: str) -> list[str]:
+        if not target.startswith(_SERVICE_PREFIX):
+            return [target]
+        name = target[len(_SERVICE_PREFIX):]
+        return [target, *(domain_target(d) for d in self.domains_of.get(name, ()))]
+
+
+def build_points_index(points: Iterable[VerdictPoint],
+                       services: Mapping[str, Iterable[str]] | None = None) -> PointsIndex:
+    """Index ``points`` (any order; one pass). ``services`` maps a domain to the names of the
+    services whose endpoint set holds it (e.g. the detection's target map)."""
+    index = PointsIndex()
+    learned: dict[str, set[str]] = {}
+    for domain, names in (services or {}).items():
+        learned.setdefault(domain.lower().rstrip("."), set()).update(n.lower() for n in names)
+    latest: dict[tuple[str, int], tuple[datetime, str]] = {}
+    for p in points:
+        targets = []
+        if p.domain:
+            targets.append(domain_target(p.domain))
+        if p.service:
+            name = p.service.lower()
+            targets.append(service_target(name))
+            for host in (p.domain, *p.endpoints):
+                if host:
+                    learned.setdefault(host.lower().rstrip("."), set()).add(name)
+        for t in targets:
+            index.by_target.setdefault(t, {}).setdefault(p.probe_cc, {}).setdefault(
+                p.probe_asn, []).append(p)
+        net = (p.probe_cc, p.probe_asn)
+        if p.probe_network_name and (net not in latest or _order(p) > latest[net]):
+            latest[net] = _order(p)
+            index.as_names[net] = p.probe_network_name
+    for per_cc in index.by_target.values():
+        for per_asn in per_cc.values():
+            for lst in per_asn.values():
+                lst.sort(key=_order)
+    index.services_of = {d: frozenset(n) for d, n in learned.items()}
+    members: dict[str, list[str]] = {}
+    for domain, names in sorted(learned.items()):
+        for name in names:
+            members.setdefault(name, []).append(domain)
+    index.domains_of = {name: tuple(ds) for name, ds in members.items()}
+    return index
