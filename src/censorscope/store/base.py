@@ -17,6 +17,9 @@ from typing import Any, Final, Self
 
 from censorscope.model.rows import MeasurementRow, ObservationRow, VerdictRow
 
+from .detections import DetectionWindow
+from .points import PointRow
+
 __all__ = [
     "AGGREGATE_KEYS", "COUNT_KEYS", "FlagUpdate", "Store", "StoreBusy", "aggregate_result",
     "sort_aggregate",
@@ -129,6 +132,34 @@ class Store(abc.ABC):
         inclusive, ``until`` exclusive, on measurement_start_time. Sorted by the group keys
         (None first).
         """
+
+    # --- detection (migration 4; see detections.py and points.py) -------------------------
+    @abc.abstractmethod
+    def iter_point_rows(self, *, since: datetime | None = None, until: datetime | None = None,
+                        cc: str | None = None, batch: int = 100_000) -> Iterator[list[PointRow]]:
+        """Every measurement of the window (``since`` inclusive, ``until`` exclusive, one
+        country or all) that has a verdict, with its latest verdict and ``control_ok``,
+        ordered by (measurement_start_time, measurement_uid), in lists of at most ``batch``.
+        Streamed over a connection of its own: the store may be queried while the iterator
+        is suspended."""
+
+    @abc.abstractmethod
+    def get_observations_of(self, uids: Sequence[str], origin: str | None = "probe"
+                            ) -> dict[str, list[ObservationRow]]:
+        """Observation rows of ``uids`` (of one ``origin``, or all for None) by uid, each list
+        ordered by observation_idx; uids without rows are absent."""
+
+    @abc.abstractmethod
+    def replace_detections(self, window: DetectionWindow,
+                           rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, int]:
+        """Replace the stored detection results of ``window`` by ``rows`` (table → rows in
+        ``detections.columns(table)`` order, from ``detections.result_rows``): every stored
+        row of the window not among them is removed. Returns the rows written per table."""
+
+    @abc.abstractmethod
+    def read_detections(self, table: str, *, cc: str | None = None) -> list[dict[str, Any]]:
+        """The stored events of ``table`` (change_points, incidents, outages) as their JSON
+        (``payload``), of one country or all, ordered by time then id."""
 
     # --- life cycle ------------------------------------------------------------------------
     @abc.abstractmethod

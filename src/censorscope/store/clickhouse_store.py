@@ -20,15 +20,17 @@ drop the old row later.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from clickhouse_driver import Client
 
 from censorscope.model.rows import MeasurementRow, ObservationRow, VerdictRow
 
-from . import migrations, schema
+from . import detections, migrations, schema
 from .aggregate import aggregate_sql
 from .base import (
     FlagUpdate,
@@ -38,6 +40,8 @@ from .base import (
     check_batch_size,
     latest_flags,
 )
+from .detections import DetectionWindow, naive_utc
+from .points import MEASUREMENT_COLUMNS, PointRow
 
 _ROWS: dict[str, Any] = {"measurements": MeasurementRow, "observations": ObservationRow,
                          "verdicts": VerdictRow}
@@ -279,6 +283,132 @@ class ClickHouseStore(Store):
         rows, types = self._execute(sql, params, with_column_types=True)
         return aggregate_result([n for n, _ in types], rows, keys)
 
+    # --- detection -------------------------------------------------------------------------
+    def iter_point_rows(self, *, since: datetime | None = None, until: datetime | None = None,
+                        cc: str | None = None, batch: int = 100_000) -> Iterator[list[PointRow]]:
+        check_batch_size(batch)
+        db = self.database
+        where = ["isNotNull(measurement_start_time)"]
+        params: dict[str, Any] = {}
+        for name, op, value in (("since", ">=", since), ("until", "<", until)):
+            if value is not None:
+                where.append(f"measurement_start_time {op} %({name})s")
+                params[name] = naive_utc(value)
+        if cc is not None:
+            where.append("probe_cc = %(cc)s")
+            params["cc"] = cc
+        mcols = ", ".join(MEASUREMENT_COLUMNS)
+        # joins by measurement_uid: on a cluster every row of a measurement is on one shard,
+        # so each shard joins its own rows (distributed_product_mode = local)
+        sql = (
+            f"SELECT {mcols}, outcome, layer, mechanism, rules_version, has_control, "
+            "control_ok FROM ("
+            f" SELECT {mcols}, outcome, layer, mechanism, rules_version FROM ("
+            f"  SELECT {mcols} FROM {db}.measurements FINAL WHERE {' AND '.join(where)})"
+            "  ALL INNER JOIN ("
+            "   SELECT measurement_uid, rules_version, outcome, layer, mechanism"
+            f"   FROM {db}.verdicts FINAL WHERE (measurement_uid, rules_version) IN ("
+            "    SELECT measurement_uid, max(rules_version)"
+            f"    FROM {db}.verdicts FINAL GROUP BY measurement_uid)"
+            "  ) USING measurement_uid"
+            ") ANY LEFT JOIN ("
+            " SELECT measurement_uid, toUInt8(1) AS has_control,"
+            "  max(ifNull(tcp_success, 0) OR ifNull(tls_success, 0) OR ifNull(http_success, 0)"
+            "   OR (isNotNull(dns_answer) AND isNull(dns_failure))) AS control_ok"
+            f" FROM {db}.observations FINAL WHERE origin = 'control' GROUP BY measurement_uid"
+            ") USING measurement_uid "
+            "ORDER BY measurement_start_time, measurement_uid")
+        settings: dict[str, Any] = {"max_block_size": batch}
+        if self.cluster is not None:
+            settings["distributed_product_mode"] = "local"
+        client = self._connect(self.host, self.port)  # the stream has a connection of its own
+        try:
+            out: list[PointRow] = []
+            for r in client.execute_iter(sql, params, settings=settings):
+                out.append(PointRow(
+                    r[0], _to_python("datetime", r[1]), r[2], r[3], r[4], r[5], r[6], r[7],
+                    r[8], r[9], r[10], r[11], bool(r[13]) if r[12] else None))
+                if len(out) >= batch:
+                    yield out
+                    out = []
+            if out:
+                yield out
+        finally:
+            client.disconnect()
+
+    def get_observations_of(self, uids: Sequence[str], origin: str | None = "probe"
+                            ) -> dict[str, list[ObservationRow]]:
+        out: dict[str, list[ObservationRow]] = {}
+        uid_list = list(dict.fromkeys(uids))
+        cond = "" if origin is None else " AND origin = %(o)s"
+        for i in range(0, len(uid_list), _UID_CHUNK):
+            for row in self._select_where(
+                    "observations", f"measurement_uid IN %(u)s{cond}",
+                    {"u": tuple(uid_list[i:i + _UID_CHUNK]), "o": origin},
+                    "measurement_uid, observation_idx"):
+                out.setdefault(row.measurement_uid, []).append(row)
+        return out
+
+    def _live(self, table: str, cols: str, window: DetectionWindow | None,
+              cc: str | None = None) -> tuple[str, dict[str, Any]]:
+        """SQL over the newest version of every id of ``table`` that is not a tombstone
+        (``t_``: its time, ``cc_`` its country), restricted to ``window`` or ``cc``."""
+        tcol = detections.TIME_COLUMN[table]
+        params: dict[str, Any] = {}
+        where = ["d_ = 0"]
+        if window is not None:
+            conds, values = window.conditions(table, lambda i: f"%(w{i})s",
+                                              time_column="t_", cc_column="cc_")
+            where += conds
+            params.update({f"w{i}": v for i, v in enumerate(values)})
+        if cc is not None:
+            where.append("cc_ = %(cc)s")
+            params["cc"] = cc
+        sql = (f"SELECT {cols} FROM (SELECT id, argMax(deleted, version) AS d_, "
+               f"argMax({tcol}, version) AS t_, argMax(cc, version) AS cc_, "
+               f"argMax(payload, version) AS p_ FROM {self.database}.{table} GROUP BY id) "
+               f"WHERE {' AND '.join(where)}")
+        return sql, params
+
+    def replace_detections(self, window: DetectionWindow,
+                           rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, int]:
+        written: dict[str, int] = {}
+        version = time.time_ns()
+        with self._lock:
+            for table in detections.DETECTION_TABLES:
+                new = [r for r in rows.get(table, ()) if detections.in_window(window, table, r)]
+                sql, params = self._live(table, "id", window)
+                stale = {i for (i,) in self._execute(sql, params)} - {r[0] for r in new}
+                cols = detections.columns(table)
+                tomb = [_tombstone(table, i) for i in sorted(stale)]
+                data = [(*r, version, 0) for r in new] + [(*t, version, 1) for t in tomb]
+                if data:
+                    self._execute(
+                        f"INSERT INTO {self.database}.{table} "
+                        f"({', '.join(cols)}, version, deleted) VALUES",
+                        [list(c) for c in zip(*data, strict=True)], columnar=True,
+                        settings=self._settings)
+                written[table] = len(new)
+        return written
+
+    def read_detections(self, table: str, *, cc: str | None = None) -> list[dict[str, Any]]:
+        if table not in detections.DETECTION_TABLES:
+            raise ValueError(f"unknown detection table {table!r}")
+        sql, params = self._live(table, "p_", None, cc)
+        rows = self._execute(sql + " ORDER BY t_, id", params)
+        return [orjson.loads(p) for (p,) in rows]
+
     def close(self) -> None:
         with self._lock:
             self._client.disconnect()
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _tombstone(table: str, id_: str) -> tuple[Any, ...]:
+    """A row of ``table`` with id ``id_`` and neutral values (its ``deleted`` flag is what
+    counts)."""
+    neutral = {"str": "", "int": 0, "datetime": _EPOCH}
+    return tuple(id_ if name == "id" else (None if null else neutral[kind])
+                 for name, kind, null in detections.spec(table))

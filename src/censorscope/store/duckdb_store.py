@@ -15,11 +15,12 @@ from datetime import date, datetime
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from censorscope.model.rows import MeasurementRow, ObservationRow, VerdictRow
 
-from . import migrations, schema
+from . import detections, migrations, schema
 from .aggregate import aggregate_sql
 from .base import (
     FlagUpdate,
@@ -30,6 +31,8 @@ from .base import (
     check_batch_size,
     latest_flags,
 )
+from .detections import DetectionWindow, naive_utc
+from .points import MEASUREMENT_COLUMNS, PointRow
 
 _ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
           "datetime": pa.timestamp("s"), "list": pa.list_(pa.string())}
@@ -305,6 +308,100 @@ class DuckDBStore(Store):
             rows = cur.fetchall()
         return aggregate_result(names, rows, keys)
 
+    # --- detection -------------------------------------------------------------------------
+    def iter_point_rows(self, *, since: datetime | None = None, until: datetime | None = None,
+                        cc: str | None = None, batch: int = 100_000) -> Iterator[list[PointRow]]:
+        check_batch_size(batch)
+        where, params = _point_window(since, until, cc)
+        mcols = ", ".join(f"m.{c}" for c in MEASUREMENT_COLUMNS)
+        sql = (
+            f"WITH m AS (SELECT {', '.join(MEASUREMENT_COLUMNS)} FROM measurements "
+            f"WHERE {where}), "
+            "lv AS (SELECT measurement_uid, max(rules_version) AS rules_version FROM verdicts "
+            "WHERE measurement_uid IN (SELECT measurement_uid FROM m) "
+            "GROUP BY measurement_uid), "
+            "c AS (SELECT measurement_uid, bool_or(coalesce(tcp_success, false) "
+            "OR coalesce(tls_success, false) OR coalesce(http_success, false) "
+            "OR (dns_answer IS NOT NULL AND dns_failure IS NULL)) AS control_ok "
+            "FROM observations WHERE origin = 'control' "
+            "AND measurement_uid IN (SELECT measurement_uid FROM m) GROUP BY measurement_uid) "
+            f"SELECT {mcols}, v.outcome, v.layer, v.mechanism, v.rules_version, c.control_ok "
+            "FROM m JOIN lv ON lv.measurement_uid = m.measurement_uid "
+            "JOIN verdicts v ON v.measurement_uid = lv.measurement_uid "
+            "AND v.rules_version = lv.rules_version "
+            "LEFT JOIN c ON c.measurement_uid = m.measurement_uid "
+            "ORDER BY m.measurement_start_time, m.measurement_uid")
+        with self._lock:
+            cur = self._con.cursor()  # a connection of its own: the stream stays open
+        try:
+            cur.execute(sql, params)
+            while True:
+                rows = cur.fetchmany(batch)
+                if rows:
+                    yield [PointRow._make(r) for r in rows]
+                if len(rows) < batch:
+                    return
+        finally:
+            cur.close()
+
+    def get_observations_of(self, uids: Sequence[str], origin: str | None = "probe"
+                            ) -> dict[str, list[ObservationRow]]:
+        out: dict[str, list[ObservationRow]] = {}
+        if not uids:
+            return out
+        cols = ", ".join(f"o.{c}" for c in schema.columns("observations"))
+        cond = "" if origin is None else "WHERE o.origin = ? "
+        with self._lock:
+            self._con.register("_obs_uids", pa.table(
+                {"uid": pa.array(list(dict.fromkeys(uids)), type=pa.string())}))
+            try:
+                rows = self._con.execute(
+                    f"SELECT {cols} FROM observations o JOIN _obs_uids u "
+                    f"ON o.measurement_uid = u.uid {cond}"
+                    "ORDER BY o.measurement_uid, o.observation_idx",
+                    [] if origin is None else [origin]).fetchall()
+            finally:
+                self._con.unregister("_obs_uids")
+        for r in rows:
+            out.setdefault(r[0], []).append(ObservationRow._make(r))
+        return out
+
+    def replace_detections(self, window: DetectionWindow,
+                           rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, int]:
+        written: dict[str, int] = {}
+        with self._lock:
+            self._run("BEGIN TRANSACTION")
+            try:
+                for table in detections.DETECTION_TABLES:
+                    where, values = window.conditions(table, lambda _i: "?")
+                    self._run(f"DELETE FROM {table}"
+                              + (f" WHERE {' AND '.join(where)}" if where else ""), values)
+                    new = [r for r in rows.get(table, ()) if detections.in_window(
+                        window, table, r)]
+                    if new:
+                        # an event of the same id outside the window is the same event
+                        self._con.executemany(f"DELETE FROM {table} WHERE id = ?",
+                                              [[r[0]] for r in new])
+                        marks = ", ".join("?" for _ in detections.columns(table))
+                        self._con.executemany(f"INSERT INTO {table} VALUES ({marks})",
+                                              [list(r) for r in new])
+                    written[table] = len(new)
+                self._run("COMMIT")
+            except BaseException:
+                self._run("ROLLBACK")
+                raise
+        return written
+
+    def read_detections(self, table: str, *, cc: str | None = None) -> list[dict[str, Any]]:
+        if table not in detections.DETECTION_TABLES:
+            raise ValueError(f"unknown detection table {table!r}")
+        where, params = ("WHERE cc = ? ", [cc]) if cc is not None else ("", [])
+        with self._lock:
+            rows = self._con.execute(
+                f"SELECT payload FROM {table} {where}"
+                f"ORDER BY {detections.TIME_COLUMN[table]}, id", params).fetchall()
+        return [orjson.loads(p) for (p,) in rows]
+
     def close(self) -> None:
         with self._lock:
             self._con.close()
@@ -319,3 +416,18 @@ def _unique_verdicts(verdicts: Sequence[VerdictRow]) -> list[VerdictRow]:
             seen.add(key)
             out.append(v)
     return out
+
+
+def _point_window(since: datetime | None, until: datetime | None, cc: str | None
+                  ) -> tuple[str, list[Any]]:
+    """The WHERE text (``?`` markers) and values of a point read's window."""
+    where = ["measurement_start_time IS NOT NULL"]
+    params: list[Any] = []
+    for op, value in ((">=", since), ("<", until)):
+        if value is not None:
+            where.append(f"measurement_start_time {op} ?")
+            params.append(naive_utc(value))
+    if cc is not None:
+        where.append("probe_cc = ?")
+        params.append(cc)
+    return " AND ".join(where), params

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from . import schema
+from .detections import clickhouse_detection_ddl, duckdb_detection_ddl
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,9 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
               _duckdb_add(2), _clickhouse_add(2)),
     Migration(3, "verdicts: evidence as data (JSON claims, sources and facts)",
               _duckdb_add(3), _clickhouse_add(3)),
+    Migration(4, "detection: change_points, incidents, outages (key columns + JSON payload)",
+              duckdb_detection_ddl,
+              lambda ctx: clickhouse_detection_ddl(ctx.database, ctx.cluster)),
 )
 
 LATEST: Final = MIGRATIONS[-1].version
