@@ -27,6 +27,7 @@ from censorscope.pipeline.detect.incident_text import technique_label
 from censorscope.pipeline.detect.incidents import (
     DETECTOR,
     IncidentParams,
+    PointsIndex,
     build_points_index,
     cluster_incidents,
 )
@@ -87,7 +88,7 @@ def net(cc: str, asn: int, name: str, *blocks: tuple[float, float | None, Iterab
 
 
 def world(nets: list[Net], domains: list[str], rounds: int, *, service: str | None = "tiktok",
-          sni_ip: str = "198.19.20.1") -> list[VerdictPoint]:
+          sni_ip: str = "198.19.20.1", tag: str = "") -> list[VerdictPoint]:
     """Per round: every network measures every domain (web_connectivity, with the handshake
     when blocked) and, when ``service`` is given, the service (its failing endpoints), plus
     a tls_sni measurement of the first domain with a harmless control name."""
@@ -100,20 +101,20 @@ def world(nets: list[Net], domains: list[str], rounds: int, *, service: str | No
                 bad = n.blocked(t, d)
                 failing += [d] if bad else []
                 points.append(VerdictPoint(
-                    f"wc-{n.cc}-{n.asn}-{r}-{i}", t + timedelta(seconds=i), n.cc, n.asn, n.name,
-                    "web_connectivity", f"https://{d}/", d, "blocked" if bad else "ok",
+                    f"{tag}wc-{n.cc}-{n.asn}-{r}-{i}", t + timedelta(seconds=i), n.cc, n.asn,
+                    n.name, "web_connectivity", f"https://{d}/", d, "blocked" if bad else "ok",
                     n.layer if bad else None, n.mechanism if bad else None, "cs-wc-2",
                     endpoints=(d,) if bad else (), control_ok=n.control_ok))
             if service:
                 points.append(VerdictPoint(
-                    f"svc-{n.cc}-{n.asn}-{r}", t + timedelta(minutes=5), n.cc, n.asn, n.name,
+                    f"{tag}svc-{n.cc}-{n.asn}-{r}", t + timedelta(minutes=5), n.cc, n.asn, n.name,
                     "service", service, None, "blocked" if failing else "ok",
                     n.layer if failing else None, n.mechanism if failing else None, "cs-svc-1",
                     service=service, endpoints=tuple(failing), control_ok=n.control_ok))
             first = domains[0]
             bad = n.blocked(t, first)
             points.append(VerdictPoint(
-                f"sni-{n.cc}-{n.asn}-{r}", t + timedelta(minutes=6), n.cc, n.asn, n.name,
+                f"{tag}sni-{n.cc}-{n.asn}-{r}", t + timedelta(minutes=6), n.cc, n.asn, n.name,
                 "tls_sni", first, first, "blocked" if bad else "ok", n.layer if bad else None,
                 n.mechanism if bad else None, "cs-tls-sni-1", endpoints=(first,) if bad else (),
                 control_ok=n.control_ok,
@@ -122,23 +123,35 @@ def world(nets: list[Net], domains: list[str], rounds: int, *, service: str | No
     return points
 
 
-def changes_of(points: list[VerdictPoint], *, layers: bool = True) -> list[ChangePoint]:
-    """The change points of the truth: in every series (domain and service targets, layer
-    "*" and the blocked layer) an onset at each clean -> blocked step and an offset at each
-    blocked -> clean step (a series starting blocked gets an onset without a last clean)."""
+def series_of(points: list[VerdictPoint], services: dict[str, list[str]] | None = None,
+              *, layers: bool = True) -> dict[SeriesKey, list[VerdictPoint]]:
+    """Series as detection groups them: per domain target and service target (the point's
+    service, or the services its domain belongs to), layer "*" and the blocked layer."""
     series: dict[SeriesKey, list[VerdictPoint]] = {}
     for p in points:
         targets = [domain_target(p.domain)] if p.domain else []
-        targets += [service_target(p.service)] if p.service else []
+        names = {p.service} if p.service else set()
+        names.update((services or {}).get(p.domain or "", ()))
+        targets += [service_target(n) for n in sorted(names)]
         for target in targets:
             keys = [SeriesKey(p.probe_cc, p.probe_asn, target)]
             if layers and p.outcome == "blocked" and p.layer:
                 keys.append(SeriesKey(p.probe_cc, p.probe_asn, target, p.layer))
             for k in keys:
                 series.setdefault(k, []).append(p)
+    for ps in series.values():
+        ps.sort(key=lambda p: (p.measurement_start_time, p.measurement_uid))
+    return series
+
+
+def changes_of(points: list[VerdictPoint], services: dict[str, list[str]] | None = None, *,
+               layers: bool = True) -> list[ChangePoint]:
+    """The change points of the truth: in every series (:func:`series_of`) an onset at each
+    clean -> blocked step and an offset at each blocked -> clean step (a series starting
+    blocked gets an onset without a last clean)."""
+    series = series_of(points, services, layers=layers)
     out = []
     for key, ps in series.items():
-        ps.sort(key=lambda p: (p.measurement_start_time, p.measurement_uid))
         state, last = "ok", None
         for p in ps:
             now = "blocked" if p.outcome == "blocked" else "ok"
@@ -354,3 +367,52 @@ def test_endpoint_sets_given_to_the_index_fold_domains_into_the_service() -> Non
 ])
 def test_technique_labels(mechanism: str, label: str) -> None:
     assert technique_label(mechanism) == label
+
+
+def test_the_index_over_built_series_gives_the_same_incidents() -> None:
+    services = {d: ["tiktok"] for d in TIKTOK}
+    points = world(az_tiktok(), TIKTOK, 40)
+    changes = changes_of(points, services)
+    from_points = cluster_incidents(changes, build_points_index(points, services))
+    index = PointsIndex.from_series(series_of(points, services), services)
+    from_series = cluster_incidents(changes, index)
+    assert [i.to_json() for i in from_series] == [i.to_json() for i in from_points]
+    assert len(from_series) == 1 and from_series[0].not_affected == (28787, 197830)
+
+
+def test_services_restricted_together_are_one_incident_with_a_technique_per_isp() -> None:
+    apps = {"facebook": ["www.facebook.com", "graph.facebook.com"],
+            "youtube": ["www.youtube.com"], "whatsapp": ["web.whatsapp.com"]}
+    every = [d for ds in apps.values() for d in ds]
+    nets = [net("AZ", 28787, "Baktelekom", (50, 900, every), mechanism="tls.reset.sni"),
+            net("AZ", 31721, "Azercell", (50, 900, every), mechanism="tls.timeout.sni"),
+            net("AZ", 197830, "BAKCELL LLC", (50, 900, every), mechanism="dns.injection.other",
+                layer="dns"),
+            net("AZ", 39232, "Uninet")]
+    points = [p for i, (name, ds) in enumerate(apps.items())
+              for p in world(nets, ds, 100, service=name, tag=f"{i}")]
+    changes = changes_of(points)
+    [inc] = cluster_incidents(changes, build_points_index(points))
+    assert inc.target == "services:facebook+whatsapp+youtube"
+    assert (inc.scope, inc.not_affected) == ("several_isps", (39232,))
+    assert {n.asn: n.techniques for n in inc.networks} == {
+        28787: ("tls.reset.sni",), 31721: ("tls.timeout.sni",), 197830: ("dns.injection.other",)}
+    assert set(inc.networks[0].endpoints) == set(every)
+    assert inc.title.startswith("Facebook, WhatsApp and YouTube blocked on 3 networks in AZ (")
+    separate = cluster_incidents(changes, build_points_index(points),
+                                 params=IncidentParams(merge_services=False))
+    assert sorted(i.target for i in separate) == [
+        "service:facebook", "service:whatsapp", "service:youtube"]
+
+
+def test_services_blocked_apart_in_time_or_on_other_networks_stay_apart() -> None:
+    fb, yt = ["www.facebook.com"], ["www.youtube.com"]
+    later = [net("AZ", 1, "A", (5, None, fb)), net("AZ", 2, "B", (5, None, fb))]
+    points = world(later, fb, 30, service="facebook", tag="f")
+    later_yt = [net("AZ", 1, "A", (12, None, yt)), net("AZ", 2, "B", (12, None, yt))]
+    points += world(later_yt, yt, 30, service="youtube", tag="y")
+    assert sorted(i.target for i in detect(points)) == ["service:facebook", "service:youtube"]
+    elsewhere = [net("AZ", 1, "A", (5, None, yt)), net("AZ", 2, "B")]
+    points = world(later, fb, 30, service="facebook", tag="f")
+    points += world(elsewhere, yt, 30, service="youtube", tag="y")
+    assert sorted(i.target for i in detect(points)) == ["service:facebook", "service:youtube"]

@@ -49,8 +49,12 @@ def technique_label(mechanism: str) -> str:
 
 
 def display_name(target: str) -> str:
-    """``service:tiktok`` -> ``TikTok``; ``domain:www.example.org`` -> ``www.example.org``."""
+    """``service:tiktok`` -> ``TikTok``; ``services:tiktok+youtube`` -> ``TikTok and YouTube``;
+    ``domain:www.example.org`` -> ``www.example.org``."""
     kind, _, name = target.partition(":")
+    if kind == "services":
+        names = [display_name(f"service:{n}") for n in name.split("+")]
+        return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
     if kind == "service":
         return SERVICE_NAMES.get(name, name.replace("_", " ").capitalize())
     return name or target

@@ -28,6 +28,11 @@ the blocked layer. :func:`cluster_incidents` tells that story once:
    when the control failed in most blocked measurements or most other countries measuring the
    target in the period fail too; ``national`` when two or more networks are affected and every
    network measured on the target in the period is; else ``several_isps`` / ``one_isp``.
+5. **Services restricted together.** Episodes of different services in one country on the same
+   networks whose onsets cannot be told apart on any of them (on each network, each began after
+   the other's last clean measurement; the measurements cannot order them) are one incident,
+   target ``services:facebook+tiktok+…`` (``merge_services``): a social-media restriction of
+   ten services is one story, not ten.
 
 Everything is sorted before it is read, so the same change points and points in any order give
 the same incidents, with ids derived from (country, target, start).
@@ -58,6 +63,7 @@ from .points_index import (
     FAILING_OUTCOMES,
     PointsIndex,
     build_points_index,
+    services_group_target,
 )
 
 __all__ = [
@@ -70,6 +76,7 @@ __all__ = [
 
 DETECTOR: Final = "cs-incidents-1"
 _DOMAIN_PREFIX: Final = "domain:"
+_SERVICE_PREFIX: Final = "service:"
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class IncidentParams:
     technique_min_share: float = 0.1
     failing_share: float = 0.5
     evidence_per_network: int = 3
+    merge_services: bool = True
 
 
 @dataclass
@@ -165,14 +173,70 @@ def _episodes(runs: list[_Run], gap: timedelta) -> list[list[_Run]]:
     return episodes
 
 
+def _onset_windows(runs: list[_Run]) -> dict[int, tuple[datetime | None, datetime]]:
+    """Per network, when its (earliest) blocking began: after the last clean measurement,
+    at the latest at the first blocked one."""
+    out: dict[int, tuple[datetime | None, datetime]] = {}
+    for run in sorted(runs, key=_Run.sort_key):
+        out.setdefault(run.asn, (run.onset.last_before_at, run.start))
+    return out
+
+
+def _together(a: dict[int, tuple[datetime | None, datetime]],
+              b: dict[int, tuple[datetime | None, datetime]]) -> bool:
+    """The same networks, and on each the two onsets cannot be told apart in time."""
+    if a.keys() != b.keys():
+        return False
+    for asn, (lo_a, hi_a) in a.items():
+        lo_b, hi_b = b[asn]
+        if (lo_a is not None and lo_a >= hi_b) or (lo_b is not None and lo_b >= hi_a):
+            return False
+    return True
+
+
+_Unit = tuple[str, str, list[_Run]]  # (cc, target, the runs of one episode)
+
+
+def _coordinated(units: list[_Unit]) -> list[_Unit]:
+    """Episodes of different services in one country that began together on the same
+    networks (:func:`_together`) merged into one, under ``services:a+b…``."""
+    parent = list(range(len(units)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    windows = [_onset_windows(runs) for _, _, runs in units]
+    for i, (cc_i, t_i, _) in enumerate(units):
+        for j in range(i + 1, len(units)):
+            cc_j, t_j, _ = units[j]
+            if (cc_i == cc_j and t_i != t_j and t_i.startswith(_SERVICE_PREFIX)
+                    and t_j.startswith(_SERVICE_PREFIX) and _together(windows[i], windows[j])):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(units)):
+        groups.setdefault(root(i), []).append(i)
+    out: list[_Unit] = []
+    for members in groups.values():
+        targets = [units[i][1] for i in members]
+        if len(members) == 1 or len(set(targets)) < len(targets):
+            out.extend(units[i] for i in members)
+            continue
+        names = [t[len(_SERVICE_PREFIX):] for t in targets]
+        out.append((units[members[0]][0], services_group_target(names),
+                    [run for i in members for run in units[i][2]]))
+    return out
+
+
 def cluster_incidents(changes: Iterable[ChangePoint], points_index: PointsIndex | None = None,
                       *, params: IncidentParams | None = None) -> list[Incident]:
     """The incidents the change points tell (sorted by start, country, target).
 
-    ``points_index`` (:func:`build_points_index` over the same verdict points) supplies the
-    network names, the networks not affected, the techniques and endpoints of the blocked
-    measurements, the SNI matrix, evidence and the server-side test; without it incidents
-    carry only what the change points say."""
+    ``points_index`` (:func:`build_points_index` over the same verdict points, or
+    :meth:`PointsIndex.from_series`) supplies the network names, the networks not affected,
+    the techniques and endpoints of the blocked measurements, the SNI matrix, evidence and the
+    server-side test; without it incidents carry only what the change points say."""
     params = params or IncidentParams()
     index = points_index if points_index is not None else PointsIndex()
     grouped: dict[tuple[str, str], dict[int, list[ChangePoint]]] = {}
@@ -180,17 +244,20 @@ def cluster_incidents(changes: Iterable[ChangePoint], points_index: PointsIndex 
         for target in index.incident_targets(cp.key.target):
             per_asn = grouped.setdefault((cp.key.probe_cc, target), {})
             per_asn.setdefault(cp.key.probe_asn, []).append(cp)
-    incidents: list[Incident] = []
+    units: list[_Unit] = []
     for (cc, target), per_asn in sorted(grouped.items()):
         runs = [run for asn, cps in sorted(per_asn.items())
                 for run in _network_runs(asn, cps, target, params.episode_gap)]
-        for episode in _episodes(runs, params.episode_gap):
-            incidents.append(_Builder(cc, target, episode, index, params).build())
+        units.extend((cc, target, episode) for episode in _episodes(runs, params.episode_gap))
+    if params.merge_services:
+        units = _coordinated(units)
+    incidents = [_Builder(cc, target, runs, index, params).build() for cc, target, runs in units]
     return sorted(incidents, key=lambda i: (i.start, i.cc, i.target))
 
 
 class _Builder:
-    """One episode's runs (all networks of one country and target) -> an Incident."""
+    """One episode's runs (all networks of one country and target, or of services restricted
+    together) -> an Incident."""
 
     def __init__(self, cc: str, target: str, runs: list[_Run], index: PointsIndex,
                  params: IncidentParams) -> None:

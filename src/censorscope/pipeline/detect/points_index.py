@@ -8,6 +8,9 @@ the control failed too and how the target fared in other countries (``server_sid
 :class:`PointsIndex` keeps the :class:`~censorscope.model.detection.VerdictPoint` references
 grouped by target, country and AS, time-ordered, and answers those questions for a window.
 
+A group of services restricted together (``services:facebook+tiktok``, see
+:func:`services_group_target`) covers the targets of each.
+
 A point is indexed under its domain target (``domain:<domain>``) and under its service target
 (``service:<name>``) when it measured a service. A service target also covers the domains of
 the service (its endpoint set, given as ``services``: domain -> service names, and learned
@@ -23,7 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from censorscope.model.detection import VerdictPoint, domain_target, service_target
+from censorscope.model.detection import (
+    SeriesKey,
+    VerdictPoint,
+    domain_target,
+    service_target,
+)
 
 __all__ = [
     "BLOCKED_OUTCOMES",
@@ -31,6 +39,7 @@ __all__ = [
     "FAILING_OUTCOMES",
     "PointsIndex",
     "build_points_index",
+    "services_group_target",
 ]
 
 # As the change-point detector reads outcomes: blocked/impaired is blocking, ok is clean,
@@ -40,7 +49,9 @@ BLOCKED_OUTCOMES: Final = frozenset({"blocked", "impaired"})
 CLEAN_OUTCOMES: Final = frozenset({"ok"})
 FAILING_OUTCOMES: Final = BLOCKED_OUTCOMES | {"down"}
 
+ANY_LAYER: Final = "*"
 _SERVICE_PREFIX: Final = "service:"
+_SERVICES_PREFIX: Final = "services:"
 _DOMAIN_PREFIX: Final = "domain:"
 
 _PerAsn = dict[int, list[VerdictPoint]]
@@ -67,6 +78,29 @@ class PointsIndex:
     services_of: dict[str, frozenset[str]] = field(default_factory=dict)
     domains_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
     as_names: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    @classmethod
+    def from_series(cls, series: Mapping[SeriesKey, list[VerdictPoint]],
+                    services: Mapping[str, Iterable[str]] | None = None) -> PointsIndex:
+        """The index over series already built (``series.build_series``: time-ordered, one
+        point per measurement, a service's series holding its domains' points): its
+        layer-any series are the index's lists, no point is read again. ``services`` is the
+        target map the series were built with (domain -> service names)."""
+        index = cls()
+        latest: dict[tuple[str, int], VerdictPoint] = {}
+        for key, points in series.items():
+            if key.layer != ANY_LAYER or not points:
+                continue
+            per_cc = index.by_target.setdefault(key.target, {})
+            per_cc.setdefault(key.probe_cc, {})[key.probe_asn] = points
+            net = (key.probe_cc, key.probe_asn)
+            have = latest.get(net)
+            if have is None or _order(points[-1]) > _order(have):
+                latest[net] = points[-1]
+        index.as_names = {net: p.probe_network_name for net, p in latest.items()}
+        index.services_of = {d.lower().rstrip("."): frozenset(n.lower() for n in names)
+                             for d, names in (services or {}).items()}
+        return index
 
     def services_of_domain(self, domain: str) -> frozenset[str]:
         """The service names whose endpoint set contains ``domain``."""
@@ -117,10 +151,18 @@ class PointsIndex:
         return max(times, default=None)
 
     def _member_targets(self, target: str) -> list[str]:
+        if target.startswith(_SERVICES_PREFIX):
+            return [m for name in target[len(_SERVICES_PREFIX):].split("+")
+                    for m in self._member_targets(service_target(name))]
         if not target.startswith(_SERVICE_PREFIX):
             return [target]
         name = target[len(_SERVICE_PREFIX):]
         return [target, *(domain_target(d) for d in self.domains_of.get(name, ()))]
+
+
+def services_group_target(names: Iterable[str]) -> str:
+    """The target of services restricted together: ``services:facebook+tiktok`` (sorted)."""
+    return _SERVICES_PREFIX + "+".join(sorted({n.lower() for n in names}))
 
 
 def build_points_index(points: Iterable[VerdictPoint],
