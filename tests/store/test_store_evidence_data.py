@@ -44,8 +44,8 @@ def test_version_2_store_gets_evidence_data(tmp_path: Path) -> None:
     assert "evidence_data" not in _verdict_columns(path)
     with open_store(f"duckdb://{path}", migrate=False) as store:
         assert store.schema_version() == 2
-        assert store.migrate() == [3]
-        assert store.schema_version() == migrations.LATEST == 3
+        assert store.migrate() == [3, 4]  # 4: the detection tables
+        assert store.schema_version() == migrations.LATEST == 4
         assert store.write_batch(ms, obs, old) == len(ms)
         assert store.get_verdicts(old[0].measurement_uid) == [old[0]]
     assert _verdict_columns(path)[-1] == "evidence_data"
