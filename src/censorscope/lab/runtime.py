@@ -37,6 +37,7 @@ from censorscope.lab.errors import LabError, NeedsRoot
 from censorscope.lab.processes import Tracked
 from censorscope.lab.schema import Scenario
 from censorscope.lab.state import LabState
+from censorscope.model.labclock import DEFAULT_RATE, LabClock
 
 DEFAULT_PREFIX = "cs"
 RELOAD_TIMEOUT_S = 3.0
@@ -239,6 +240,8 @@ class Lab:
             cfg = wiring.probe_config(
                 sc, a, isp, ca_file=str(st.ca_file), asn_file=str(st.asn_table)
             )
+            if sc.has_clock:  # probes in the lab stamp measurements with scenario time
+                cfg["lab_clock"] = str(st.clock_file)
             (self.state_dir / f"probe-{isp}.json").write_text(json.dumps(cfg, indent=1))
 
         pending = []
@@ -345,6 +348,12 @@ class Lab:
                     wiring.internet_dns_config(sc, phase, str(self.state_dir / "ca")),
                 )
         st.phase = phase
+        if sc.has_clock:
+            start, until = sc.phase_dates(phase)
+            clock = LabClock.from_json(st.clock) if st.clock else LabClock(
+                sc.name, sc.clock_rate or DEFAULT_RATE)
+            st.clock = clock.switched(phase, time.time(), start, until).to_json()
+            st.save_clock()
         st.save()
 
     def _apply_router(self, st: LabState, isp: str, policies: list[Any]) -> list[Tracked]:

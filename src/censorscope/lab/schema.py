@@ -9,11 +9,16 @@ Vocabulary
 - *site*: a set of DNS names served by the lab web server on some IPs, with a behaviour.
 - *policy*: one censorship technique applied by one ISP (or all, or the internet's DNS view).
 - *phase*: a named set of policies; ``lab phase NAME`` switches, ``schedule`` switches on a timer.
+- *lab clock*: phases may carry the real date of the case (``starts_at``) and the scenario a
+  ``clock_rate``; probes in the lab then stamp measurements with scenario time
+  (``censorscope.model.labclock``).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -209,6 +214,18 @@ class Policy(_Strict):
 class Phase(_Strict):
     description: str = ""
     policies: list[Policy] = Field(default_factory=list)
+    starts_at: datetime | None = Field(
+        default=None,
+        description="the real date this phase began in the case (UTC if no offset is given); "
+        "the lab clock shows it when the lab switches to this phase",
+    )
+
+    @field_validator("starts_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        if v is None:
+            return None
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
 
 class ScheduleStep(_Strict):
@@ -228,6 +245,11 @@ class Scenario(_Strict):
     phases: dict[str, Phase] = Field(min_length=1)
     initial_phase: str | None = None
     schedule: list[ScheduleStep] = Field(default_factory=list)
+    clock_rate: float | None = Field(
+        default=None, gt=0, le=1_000_000,
+        description="lab clock: scenario seconds per real second (default 60 when phases carry "
+        "starts_at)",
+    )
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Scenario:
@@ -261,6 +283,7 @@ class Scenario(_Strict):
         for step in self.schedule:
             if step.phase not in self.phases:
                 raise ValueError(f"schedule names unknown phase {step.phase!r}")
+        self._check_clock()
         valid_isp = set(isp_names) | {"*", "internet"}
         for pname, phase in self.phases.items():
             for i, pol in enumerate(phase.policies):
@@ -271,7 +294,36 @@ class Scenario(_Strict):
                     )
         return self
 
+    def _check_clock(self) -> None:
+        dated = [(n, p.starts_at) for n, p in self.phases.items() if p.starts_at is not None]
+        if self.clock_rate is not None and not dated:
+            raise ValueError(
+                "clock_rate: the lab clock needs at least one phase with starts_at "
+                "(e.g. [phases.before] starts_at = 2022-09-14T06:00:00Z)"
+            )
+        for (prev, t0), (name, t1) in itertools.pairwise(dated):
+            if t1 is not None and t0 is not None and t1 <= t0:
+                raise ValueError(
+                    f"phases.{name}.starts_at: {t1.isoformat()} is not after "
+                    f"phases.{prev}.starts_at {t0.isoformat()} (dated phases are declared in "
+                    "the order of the case)"
+                )
+
     @property
     def first_phase(self) -> str:
         return self.initial_phase or next(iter(self.phases))
+
+    @property
+    def has_clock(self) -> bool:
+        """True if the lab clock runs (some phase carries ``starts_at``)."""
+        return any(p.starts_at is not None for p in self.phases.values())
+
+    def phase_dates(self, phase: str) -> tuple[datetime | None, datetime | None]:
+        """``phase``'s ``starts_at`` and the next later ``starts_at`` of the case (or None)."""
+        start = self.phases[phase].starts_at
+        if start is None:
+            return None, None
+        later = [p.starts_at for p in self.phases.values()
+                 if p.starts_at is not None and p.starts_at > start]
+        return start, min(later, default=None)
 

@@ -40,6 +40,7 @@ class LabState:
     censor_pids: dict[str, list[Tracked]] = field(default_factory=dict)
     public_resolver: str = ""
     created_at: float = 0.0
+    clock: dict[str, Any] | None = None  # the lab clock (model.labclock.LabClock.to_json)
 
     # ------------------------------------------------------------------ paths
     @property
@@ -49,6 +50,11 @@ class LabState:
     @property
     def asn_table(self) -> Path:
         return self.state_dir / "asn.tsv"
+
+    @property
+    def clock_file(self) -> Path:
+        """The lab clock, kept current for probes (``lab_clock`` in ``probe-<isp>.json``)."""
+        return self.state_dir / "clock.json"
 
     @property
     def config_dir(self) -> Path:
@@ -111,6 +117,7 @@ class LabState:
             "pids": [p.to_json() for p in self.pids],
             "censor_pids": {k: [p.to_json() for p in v] for k, v in self.censor_pids.items()},
             "scenario_data": self.scenario_data,
+            "clock": self.clock,
         }
 
     @classmethod
@@ -131,6 +138,7 @@ class LabState:
             },
             public_resolver=d.get("public_resolver", ""),
             created_at=d.get("created_at", 0.0),
+            clock=d.get("clock"),
         )
 
     def save(self) -> None:
@@ -138,6 +146,14 @@ class LabState:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.to_json(), indent=1))
         os.replace(tmp, path)
+
+    def save_clock(self) -> None:
+        """Write ``clock.json`` atomically (probes read it while the lab switches phases)."""
+        if self.clock is None:
+            return
+        tmp = self.clock_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.clock, indent=1))
+        os.replace(tmp, self.clock_file)
 
 
 def load(prefix: str) -> LabState | None:

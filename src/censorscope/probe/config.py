@@ -13,7 +13,9 @@ file; the experiments get :class:`~censorscope.experiments.interface.ExperimentS
 
 A lab config (it has an ``isp`` key) counts the lab's address ranges as public unless it
 lists ``public_ranges`` itself: in the lab, 198.18.0.0/15 and the documentation ranges play
-the public internet, while in the real world they are bogons.
+the public internet, while in the real world they are bogons. Only a lab config's
+``lab_clock`` (the lab's ``clock.json``) is honoured: the probe then stamps measurements with
+the scenario's clock (``probe/labclock.py``); a plain config never gets a clock.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class ProbeConfig:
     allow_loopback: bool = False
     doh_always: bool = False
     options: dict[str, dict[str, str]] = field(default_factory=dict)  # experiment → key → value
+    lab_clock: str | None = None  # the lab's clock.json (lab configs only)
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], *, source: str = "config") -> ProbeConfig:
@@ -141,6 +144,8 @@ class ProbeConfig:
         cfg.allow_loopback = bool(data.get("allow_loopback", False))
         cfg.doh_always = bool(data.get("doh_always", False))
         cfg.options = _options(data.get("options"), f"{source}: options")
+        if "isp" in data and data.get("lab_clock"):
+            cfg.lab_clock = str(data["lab_clock"])
         return cfg
 
     def with_options(self, assignments: tuple[str, ...]) -> ProbeConfig:

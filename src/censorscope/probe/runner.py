@@ -16,7 +16,9 @@ report. ``run_probe`` is a sequence of steps, each a function below:
    input; a write failure stops the run cleanly (nothing new starts, what was written stays);
    past a ``deadline`` (``--max-runtime``) nothing new starts and the rest count as
    ``over_budget``;
-5. :class:`MeasurementSink` — each finished measurement is written (one fsynced JSONL line),
+5. :class:`MeasurementSink` — each finished measurement is stamped with the lab clock when
+   the probe runs in a lab that has one (``probe/labclock.py``), then written (one fsynced
+   JSONL line),
    handed off to the upload queue (``probe/queue.py``; fsync'd, so without ``output`` the
    queue is a safe only copy; a queue failure stops the run like an output failure), and
    noted for the summary;
@@ -41,6 +43,7 @@ from censorscope.model.ids import new_report_id
 
 from .config import ConfigError, ProbeConfig
 from .inputs import InputError, MeasurementInput, parse_input, target_parser, validate_inputs
+from .labclock import LabClockFile, stamp
 from .output import JSONLWriter, OutputError, scan_for_resume
 from .progress import Progress
 from .queue import UploadQueue
@@ -187,8 +190,10 @@ class MeasurementSink:
         keep: bool, control_url: str | None, progress: Progress | None, warn: Warn,
         on_measured: Callable[[MeasurementInput], None] | None = None,
         summary: Callable[[dict[str, Any]], tuple[str, str]] | None = None,
+        restamp: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.result = result
+        self.restamp = restamp
         self.summary = summary
         self.writer = JSONLWriter(output) if output is not None else None
         self.upload_queue = upload_queue
@@ -203,6 +208,8 @@ class MeasurementSink:
         """Write, hand off, keep and note one measurement; :class:`OutputError` if it could
         not be stored (the caller stops the run)."""
 
+        if self.restamp is not None:
+            measurement = self.restamp(measurement)
         self.write(measurement)
         self.hand_off(measurement)
         if self.keep:
@@ -376,10 +383,12 @@ async def run_probe(
         warn(message)
     good, bad = select_inputs(exp, inputs, warn)
     test_start = datetime.now(UTC)
+    clock = LabClockFile(config.lab_clock) if config.lab_clock else None
     start = resume_report(output, resume=resume, report_id=config.report_id, warn=warn,
                           test_name=exp.test_name)
     report_id = start.report_id or new_report_id(
-        exp.test_name, config.probe_cc, config.probe_asn, test_start)
+        exp.test_name, config.probe_cc, config.probe_asn,
+        clock.read().at(test_start) if clock is not None else test_start)
     todo = [item for item in good if exp.inputs is InputKind.NONE or item.input not in start.done]
     result = RunResult(report_id=report_id, experiment=exp.name, invalid=bad,
                        skipped=len(good) - len(todo), torn_bytes=start.torn_bytes)
@@ -389,7 +398,9 @@ async def run_probe(
                             report_id=report_id, test_start_time=test_start)
     sink = MeasurementSink(result, output=output, upload_queue=upload_queue, keep=keep,
                            control_url=config.control_url, progress=progress, warn=warn,
-                           on_measured=on_measured, summary=exp.summary)
+                           on_measured=on_measured, summary=exp.summary,
+                           restamp=None if clock is None else
+                           (lambda m: stamp(m, clock.read(), test_start)))
     try:
         await run_pool(todo, measure, sink, deadline=deadline,
                        parallel=parallel if parallel is not None else config.parallel)
