@@ -53,3 +53,18 @@ def series(prefix: str, start: datetime, outcomes: str, *, step: timedelta = tim
         outcome = names[ch]
         vs.append(verdict(uid, outcome, layer if outcome == "blocked" else None))
     return ms, vs
+
+
+def tiktok_case(asns: dict[int, int | None], *, hours: int = 48, cc: str = "AZ"
+                ) -> tuple[list[MeasurementRow], list[VerdictRow]]:
+    """Hourly web_connectivity measurements of www.tiktok.com from each AS of ``asns``,
+    clean until the hour given (blocked at TLS from then on; None: never blocked)."""
+    ms: list[MeasurementRow] = []
+    vs: list[VerdictRow] = []
+    for asn, onset in asns.items():
+        outcomes = "".join("b" if onset is not None and h >= onset else "o"
+                           for h in range(hours))
+        m, v = series(f"{cc}{asn}", T0, outcomes, cc=cc, asn=asn, network=f"AS{asn} Net")
+        ms += m
+        vs += v
+    return ms, vs

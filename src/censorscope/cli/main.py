@@ -15,6 +15,10 @@ from censorscope import __version__
 
 # name -> (module, attribute, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "alerts": (
+        "censorscope.alerts.cli", "alerts",
+        "Announce incidents and outages once: Atom feed, signed webhooks.",
+    ),
     "analyze": (
         "censorscope.ingest.analyze_cli", "analyze",
         "Print one explainable verdict per measurement (JSONL or table).",
@@ -41,6 +45,18 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "ingest": (
         "censorscope.ingest.cli", "ingest",
         "Import OONI data files (JSONL, post-cans, JSON, bucket dirs) into the store.",
+    ),
+    "detect": (
+        "censorscope.ingest.detect_cli", "detect",
+        "Find change points, incidents and outages in the stored verdicts (idempotent).",
+    ),
+    "incidents": (
+        "censorscope.ingest.detect_cli", "incidents",
+        "List the detected incidents (table or JSON).",
+    ),
+    "outages": (
+        "censorscope.ingest.detect_cli", "outages",
+        "List the detected outages: probes offline, shutdown, blocking, slow.",
     ),
 }
 

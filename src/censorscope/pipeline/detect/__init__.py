@@ -6,8 +6,9 @@ reads them with ``censorscope.ingest.detection.read_points``) and runs the steps
 1. ``series.build_series``: one time-ordered series per (country, AS, target, layer), a
    target being a domain or a service (``targets.TargetMap``: the bundled endpoint sets);
 2. ``changepoints.detect_changes`` on each series: onsets and offsets of blocking;
-3. ``points_index.build_points_index`` and ``incidents.cluster_incidents``: the change points
-   of one target clustered across networks, domains and techniques into incidents;
+3. ``points_index.PointsIndex`` (over the series) and ``incidents.cluster_incidents``: the
+   change points of one target clustered across networks, domains and techniques into
+   incidents;
 4. ``outages.find_outages``: loss of connectivity per country and network.
 
 Everything is a pure function of the points: the same verdicts, in any order, give the same
@@ -54,8 +55,9 @@ def detect(points: Iterable[VerdictPoint], *, since: datetime | None = None,
     (default: the bundled ones)."""
     # imported here: the package's modules import one another through it
     from .changepoints import detect_changes
-    from .incidents import build_points_index, cluster_incidents
+    from .incidents import cluster_incidents
     from .outages import find_outages
+    from .points_index import PointsIndex
     from .series import build_series
     from .targets import bundled_targets
 
@@ -64,7 +66,7 @@ def detect(points: Iterable[VerdictPoint], *, since: datetime | None = None,
     series = build_series(pts, tmap)
     changes = sorted((cp for key, members in series.items()
                       for cp in detect_changes(key, members)), key=_cp_order)
-    index = build_points_index(pts, tmap)
+    index = PointsIndex.from_series(series, tmap)
     incidents = cluster_incidents(changes, index)
     outages = find_outages(pts, until=until)
     return Detection(tuple(changes), tuple(incidents), tuple(outages))
