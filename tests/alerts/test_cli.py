@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from censorscope.alerts.atom import ATOM_NS
-from censorscope.alerts.cli import alerts, parse_duration
+from censorscope.alerts.cli import alerts, data_clock, parse_duration
 from censorscope.model.detection import Incident, Outage
 from censorscope.store import open_store
 from censorscope.store.detections import DetectionWindow, result_rows
-from tests.store.detectkit import series
+from tests.store.detectkit import measurement, series
 
 from .alertkit import T0, incident, outage, receiver
 
@@ -173,3 +173,12 @@ def test_durations() -> None:
     assert parse_duration("2d") == timedelta(days=2)
     with pytest.raises(ValueError):
         parse_duration("-1h")
+
+
+def test_the_data_clock_skips_days_without_scored_measurements(tmp_path: Path) -> None:
+    url = _store(tmp_path, [], [], T0 + 5 * H)
+    with open_store(url) as store:
+        store.write_batch([measurement("unscored", T0 + 50 * H)])  # no verdict yet
+        assert data_clock(store) == T0 + 5 * H
+    with open_store(f"duckdb:{tmp_path / 'empty.duckdb'}") as store:
+        assert data_clock(store) is None

@@ -74,18 +74,20 @@ def read_secret(path: Path) -> bytes:
 
 
 def data_clock(store: Store) -> datetime | None:
-    """The time of the latest scored measurement in the store (None: there is none)."""
-    days = [r["day"] for r in store.query_aggregate(("day",)) if r["day"] is not None]
-    if not days:
-        return None
-    last = max(days)
-    latest: datetime | None = None
-    for rows in store.iter_point_rows(since=datetime(last.year, last.month, last.day)):
-        for row in rows:
-            t = row.measurement_start_time
-            if latest is None or t > latest:
-                latest = t
-    return latest
+    """The time of the latest scored measurement in the store (None: there is none). Reads
+    only the latest days that have measurements, until one of them has a scored one."""
+    days = sorted({r["day"] for r in store.query_aggregate(("day",)) if r["day"] is not None},
+                  reverse=True)
+    for day in days:
+        latest: datetime | None = None
+        for rows in store.iter_point_rows(since=datetime(day.year, day.month, day.day)):
+            for row in rows:
+                t = row.measurement_start_time
+                if latest is None or t > latest:
+                    latest = t
+        if latest is not None:
+            return latest
+    return None
 
 
 def _read_episodes(store: Store, cc: str | None) -> list[Episode]:
