@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -171,3 +172,23 @@ def test_made_at_is_the_wall_time_and_closed_reaches_the_webhook(tmp_path: Path)
     assert [(b["event"], b["alert"]["made_at"]) for b in bodies] == [
         ("opened", "2026-01-01T10:00:00Z"), ("closed", "2026-01-01T11:00:00Z")]
     assert bodies[1]["incident"]["end"] == "2022-09-14T14:11:00Z"
+
+
+def test_concurrent_runs_announce_once(tmp_path: Path) -> None:
+    """The state is locked for a whole run: four runs at once make one alert, one POST."""
+    state = tmp_path / "s.json"
+    made: list[str] = []
+    with receiver(SECRET, delay=0.2) as rx:
+        settings = Settings(state=state, webhooks=(rx.url,), secret=SECRET, retry=FAST)
+
+        def one() -> None:
+            report = run(episodes([incident()], []), settings, now=T0 + H)
+            made.extend(a.event for a in report.made)
+
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert made == ["opened"]
+        assert len(rx.received) == 1
