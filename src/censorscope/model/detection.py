@@ -85,6 +85,14 @@ class VerdictPoint:
     (None: unknown / no control); ``handshakes`` the TLS handshakes of a ``tls_sni``
     measurement or of one blocked at TLS, as ``(ip, server_name, result)`` with result
     ``ok`` or the failure string.
+
+    ``weight``: how many measurements the point stands for (1 but for folded points). To
+    keep millions of verdicts fast, the store read may fold the *clean* measurements that no
+    detection step needs one by one — outcome ``ok``, of a domain (and service) with no
+    blocked measurement in the window, not a ``service``/``tls_sni``/messaging test — into
+    one point per (country, AS, test, hour, control_ok): ``domain``/``input`` None (so it
+    belongs to no series), the earliest time, the smallest uid, ``weight`` = how many. Counts
+    of measurements (e.g. outage volume and availability) must add ``weight``.
     """
 
     measurement_uid: str
@@ -103,6 +111,7 @@ class VerdictPoint:
     endpoints: tuple[str, ...] = ()
     control_ok: bool | None = None
     handshakes: tuple[tuple[str, str, str], ...] = ()
+    weight: int = 1
 
 
 @dataclass(frozen=True, slots=True, order=True)
