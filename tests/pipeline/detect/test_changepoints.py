@@ -15,6 +15,7 @@ from censorscope.pipeline.detect.changepoints import (
     detect_changes,
     find_changes,
 )
+from censorscope.pipeline.detect.series import ordered_points
 from tests.pipeline.detect.synth import KEY, REGIMES, START, _point, generate
 
 
@@ -108,6 +109,7 @@ def test_same_points_in_any_order_give_the_same_change_points(seed: int, regime:
     rnd.shuffle(shuffled)
     assert detect_changes(KEY, shuffled) == expect
     assert detect_changes(KEY, reversed(pts)) == expect
+    assert detect_changes(KEY, ordered_points(shuffled), ordered=True) == expect
 
 
 @settings(max_examples=80, deadline=None)

@@ -60,7 +60,7 @@ from typing import Final
 
 from censorscope.model.detection import ChangeKind, ChangePoint, SeriesKey, VerdictPoint
 
-from .series import BLOCKED, CLEAN, point_order, unique_points
+from .series import BLOCKED, CLEAN, ordered_points
 
 __all__ = ["DETECTOR", "PARAMS", "Change", "Params", "detect_changes", "find_changes"]
 
@@ -251,17 +251,29 @@ def _after(points: Sequence[VerdictPoint], lo: int, hi: int) -> tuple[tuple[str,
 
 
 def detect_changes(key: SeriesKey, points: Iterable[VerdictPoint], *,
-                   params: Params = PARAMS, since: datetime | None = None) -> list[ChangePoint]:
+                   params: Params = PARAMS, since: datetime | None = None,
+                   ordered: bool = False) -> list[ChangePoint]:
     """The onsets and offsets of blocking in the series ``key`` made of ``points``.
 
-    Points are de-duplicated by uid and sorted by ``(time, uid)`` first; only blocked/impaired
-    and ok points count. ``since``: the points before it are warm-up (the baseline) and only
-    changes at or after it are returned. An onset's ``mechanisms``/``endpoints`` are those of
-    the blocked measurements from it to the next change.
+    Points are de-duplicated by uid and sorted by ``(time, uid)`` first (``ordered``: they
+    already are, as :func:`~.series.build_series` gives them); only blocked/impaired and ok
+    points count. ``since``: the points before it are warm-up (the baseline) and only changes
+    at or after it are returned. An onset's ``mechanisms``/``endpoints`` are those of the
+    blocked measurements from it to the next change.
     """
-    read = [p for p in sorted(unique_points(points), key=point_order)
-            if p.outcome in BLOCKED or p.outcome in CLEAN]
-    bits = [1 if p.outcome in BLOCKED else 0 for p in read]
+    read: list[VerdictPoint] = []
+    bits: list[int] = []
+    blocked = 0
+    for p in points if ordered else ordered_points(points):
+        if p.outcome in BLOCKED:
+            read.append(p)
+            bits.append(1)
+            blocked += 1
+        elif p.outcome in CLEAN:
+            read.append(p)
+            bits.append(0)
+    if not blocked:
+        return []  # never blocked: nothing began or ended
     changes = find_changes(bits, params)
     out: list[ChangePoint] = []
     for n, c in enumerate(changes):

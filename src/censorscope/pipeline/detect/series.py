@@ -28,8 +28,8 @@ from censorscope.model.detection import SeriesKey, VerdictPoint, domain_target, 
 
 from .targets import TargetMap
 
-__all__ = ["ANY_LAYER", "BLOCKED", "CLEAN", "build_series", "point_order", "targets_of",
-           "unique_points"]
+__all__ = ["ANY_LAYER", "BLOCKED", "CLEAN", "build_series", "ordered_points", "point_order",
+           "targets_of"]
 
 ANY_LAYER: Final = "*"
 BLOCKED: Final = frozenset({"blocked", "impaired"})
@@ -48,25 +48,32 @@ def _pick(a: VerdictPoint, b: VerdictPoint) -> VerdictPoint:
     return a if rank(a) >= rank(b) else b
 
 
-def unique_points(points: Iterable[VerdictPoint]) -> list[VerdictPoint]:
-    """``points`` with one point per ``measurement_uid`` (see :func:`_pick`)."""
-    seen: dict[str, VerdictPoint] = {}
-    for p in points:
-        have = seen.get(p.measurement_uid)
-        seen[p.measurement_uid] = p if have is None else _pick(have, p)
-    return list(seen.values())
+def ordered_points(points: Iterable[VerdictPoint]) -> list[VerdictPoint]:
+    """``points`` sorted by :func:`point_order`, one per ``measurement_uid`` (see
+    :func:`_pick`; the points of one measurement share its start time, so they are adjacent)."""
+    out: list[VerdictPoint] = []
+    for p in sorted(points, key=point_order):
+        if out and out[-1].measurement_uid == p.measurement_uid:
+            out[-1] = _pick(out[-1], p)
+        else:
+            out.append(p)
+    return out
+
+
+def _targets(domain: str | None, service: str | None, tmap: TargetMap) -> tuple[str, ...]:
+    out: list[str] = []
+    if domain:
+        out.append(domain_target(domain))
+    services = set(tmap.services_of(domain))
+    if service:
+        services.add(service.strip().lower())
+    out.extend(service_target(s) for s in sorted(services))
+    return tuple(out)
 
 
 def targets_of(p: VerdictPoint, targets: TargetMap) -> tuple[str, ...]:
     """The targets ``p`` counts for: its domain's, then its services' (sorted, unique)."""
-    out: list[str] = []
-    if p.domain:
-        out.append(domain_target(p.domain))
-    services = set(targets.services_of(p.domain))
-    if p.service:
-        services.add(p.service.strip().lower())
-    out.extend(service_target(s) for s in sorted(services))
-    return tuple(out)
+    return _targets(p.domain, p.service, targets)
 
 
 def build_series(points: Iterable[VerdictPoint],
@@ -76,18 +83,32 @@ def build_series(points: Iterable[VerdictPoint],
     ``targets`` defaults to the bundled endpoint sets (:meth:`TargetMap.bundled`).
     """
     tmap = TargetMap.bundled() if targets is None else targets
-    anyl: dict[SeriesKey, list[VerdictPoint]] = {}
+    # the points of one measurement share network, domain and service: group by those first
+    groups: dict[tuple[str, int, str | None, str | None], list[VerdictPoint]] = {}
+    for p in points:
+        gkey = (p.probe_cc, p.probe_asn, p.domain, p.service)
+        group = groups.get(gkey)
+        if group is None:
+            groups[gkey] = [p]
+        else:
+            group.append(p)
+    anyl: dict[tuple[str, int, str, str], list[VerdictPoint]] = {}
     clean: dict[tuple[str, int, str], list[VerdictPoint]] = {}
-    layered: dict[SeriesKey, list[VerdictPoint]] = {}
-    for p in unique_points(points):
-        for target in targets_of(p, tmap):
-            anyl.setdefault(SeriesKey(p.probe_cc, p.probe_asn, target, ANY_LAYER), []).append(p)
-            if p.outcome in CLEAN:
-                clean.setdefault((p.probe_cc, p.probe_asn, target), []).append(p)
-            elif p.outcome in BLOCKED and p.layer and p.layer != ANY_LAYER:
-                key = SeriesKey(p.probe_cc, p.probe_asn, target, p.layer)
-                layered.setdefault(key, []).append(p)
-    for key, members in layered.items():
-        members.extend(clean.get((key.probe_cc, key.probe_asn, key.target), ()))
+    layered: dict[tuple[str, int, str, str], list[VerdictPoint]] = {}
+    for (cc, asn, domain, service), group in groups.items():
+        members = ordered_points(group)
+        oks = [p for p in members if p.outcome in CLEAN]
+        by_layer: dict[str, list[VerdictPoint]] = {}
+        for p in members:
+            if p.outcome in BLOCKED and p.layer and p.layer != ANY_LAYER:
+                by_layer.setdefault(p.layer, []).append(p)
+        for target in _targets(domain, service, tmap):
+            anyl.setdefault((cc, asn, target, ANY_LAYER), []).extend(members)
+            if oks:
+                clean.setdefault((cc, asn, target), []).extend(oks)
+            for layer, blocked in by_layer.items():
+                layered.setdefault((cc, asn, target, layer), []).extend(blocked)
+    for (cc, asn, target, _layer), members in layered.items():
+        members.extend(clean.get((cc, asn, target), ()))
     out = {**anyl, **layered}
-    return {key: sorted(out[key], key=point_order) for key in sorted(out)}
+    return {SeriesKey(*key): sorted(out[key], key=point_order) for key in sorted(out)}
