@@ -147,3 +147,25 @@ def test_shuffled_and_late_ingest_give_the_same_incidents(tmp_path: Path) -> Non
     assert _run("detect", "--store", late).exit_code == 0
     assert _stored(late) == _stored(live)
     assert _json("incidents", "--store", late) == _json("incidents", "--store", live)
+
+
+def test_folding_the_clean_measurements_changes_no_result(tmp_path: Path) -> None:
+    """The folded read (the default) finds what the read of every measurement finds."""
+    from censorscope.ingest.detection import run_detection
+    from censorscope.store.detections import DetectionWindow
+
+    ms, vs = tiktok_case(ONSETS)
+    for asn in ONSETS:  # a domain measured alongside, never blocked: folded
+        more = tiktok_case({asn: None}, cc="AZ")
+        ms += [m._replace(measurement_uid="x" + m.measurement_uid, domain="cold.example",
+                          input="https://cold.example/") for m in more[0]]
+        vs += [v._replace(measurement_uid="x" + v.measurement_uid) for v in more[1]]
+    url = _url(tmp_path)
+    _fill(url, [(ms, vs)])
+    with open_store(url) as store:
+        folded = run_detection(store, DetectionWindow())
+        plain = run_detection(store, DetectionWindow(), fold=False)
+    assert folded.points == plain.points == len(ms)
+    assert folded.detection.incidents == plain.detection.incidents
+    assert folded.detection.change_points == plain.detection.change_points
+    assert folded.detection.outages == plain.detection.outages

@@ -21,7 +21,7 @@ from censorscope.model.detection import (
 from censorscope.store import migrations
 from censorscope.store.base import Store
 from censorscope.store.detections import DetectionWindow, result_rows
-from censorscope.store.points import PointRow
+from censorscope.store.points import FoldSpec, PointRow, fold_rows
 
 
 def _points(store: Store, **window: object) -> list[PointRow]:
@@ -158,3 +158,40 @@ def test_a_run_replaces_only_its_window(store: Store) -> None:
     assert ended.id == new.id
     store.replace_detections(window, result_rows([], [ended], []))
     assert store.read_detections("incidents", cc="AZ") == [old[0].to_json(), ended.to_json()]
+
+
+def test_folded_point_rows(store: Store) -> None:
+    """Clean measurements of domains without blocking fold into one row per (country, AS,
+    test, hour, control_ok); the rest stay one by one, in (time, uid) order; every engine
+    folds like ``points.fold_rows``."""
+    ms, vs, obs = [], [], []
+    for i in range(12):  # four hours of 3 measurements, AS 29049, three domains
+        uid = f"f{i:02d}"
+        at = T0 + timedelta(minutes=20 * i)
+        domain = "hot.example" if i % 3 == 0 else f"cold{i % 2}.example"
+        ms.append(measurement(uid, at, domain=domain))
+        vs.append(verdict(uid, "blocked" if i == 3 else ("insufficient" if i == 7 else "ok"),
+                          "dns"))
+        if i in (1, 2):  # a control row that answered: another fold group
+            obs.append(observation(uid, 0, "control", tcp_success=True))
+    ms.append(measurement("svc", T0 + timedelta(minutes=5), test_name="service", domain=None,
+                          input_="tiktok"))
+    vs.append(verdict("svc", "ok"))
+    store.write_batch(ms, obs, vs)
+    spec = FoldSpec(frozenset({"hot.example"}), frozenset({"service"}))
+    plain = _points(store)
+    folded = _points(store, fold=spec)
+    assert folded == list(fold_rows(plain, spec))
+    assert sum(r.weight for r in folded) == len(plain) == 13
+    kept = [r.measurement_uid for r in folded if r.weight == 1 and r.domain is not None]
+    assert kept == ["f00", "f03", "f06", "f07", "f09"]
+    groups = [(r.measurement_uid, r.measurement_start_time, r.control_ok, r.weight,
+               r.domain, r.outcome) for r in folded if r.domain is None and
+              r.test_name == "web_connectivity"]
+    assert groups == [("f01", T0 + timedelta(minutes=20), True, 2, None, "ok"),
+                      ("f04", T0 + timedelta(minutes=80), None, 2, None, "ok"),
+                      ("f08", T0 + timedelta(minutes=160), None, 1, None, "ok"),
+                      ("f10", T0 + timedelta(minutes=200), None, 2, None, "ok")]
+    assert [r.measurement_uid for r in folded][:2] == ["f00", "svc"]
+    assert store.blocked_keys() == {("web_connectivity", "https://hot.example/",
+                                     "hot.example")}

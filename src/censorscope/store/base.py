@@ -18,7 +18,7 @@ from typing import Any, Final, Self
 from censorscope.model.rows import MeasurementRow, ObservationRow, VerdictRow
 
 from .detections import DetectionWindow
-from .points import PointRow
+from .points import FoldSpec, PointRow
 
 __all__ = [
     "AGGREGATE_KEYS", "COUNT_KEYS", "FlagUpdate", "Store", "StoreBusy", "aggregate_result",
@@ -136,12 +136,21 @@ class Store(abc.ABC):
     # --- detection (migration 4; see detections.py and points.py) -------------------------
     @abc.abstractmethod
     def iter_point_rows(self, *, since: datetime | None = None, until: datetime | None = None,
-                        cc: str | None = None, batch: int = 100_000) -> Iterator[list[PointRow]]:
+                        cc: str | None = None, batch: int = 100_000,
+                        fold: FoldSpec | None = None) -> Iterator[list[PointRow]]:
         """Every measurement of the window (``since`` inclusive, ``until`` exclusive, one
         country or all) that has a verdict, with its latest verdict and ``control_ok``,
-        ordered by (measurement_start_time, measurement_uid), in lists of at most ``batch``.
-        Streamed over a connection of its own: the store may be queried while the iterator
-        is suspended."""
+        ordered by (measurement_start_time, measurement_uid), in lists of at most ``batch``;
+        with ``fold``, the clean measurements folded (``points.FoldSpec``). Streamed over a
+        connection of its own: the store may be queried while the iterator is suspended."""
+
+    def blocked_keys(self, *, since: datetime | None = None, until: datetime | None = None,
+                     cc: str | None = None) -> set[tuple[str, str | None, str | None]]:
+        """(test_name, input, domain) of the window's measurements whose latest verdict is
+        ``blocked`` or ``impaired`` (what a fold must keep; engines may do it in SQL)."""
+        return {(r.test_name, r.input, r.domain)
+                for rows in self.iter_point_rows(since=since, until=until, cc=cc)
+                for r in rows if r.outcome in ("blocked", "impaired")}
 
     @abc.abstractmethod
     def get_observations_of(self, uids: Sequence[str], origin: str | None = "probe"

@@ -41,7 +41,7 @@ from .base import (
     latest_flags,
 )
 from .detections import DetectionWindow, naive_utc
-from .points import MEASUREMENT_COLUMNS, PointRow
+from .points import MEASUREMENT_COLUMNS, FoldSpec, PointRow, fold_rows, rebatch
 
 _ROWS: dict[str, Any] = {"measurements": MeasurementRow, "observations": ObservationRow,
                          "verdicts": VerdictRow}
@@ -285,8 +285,17 @@ class ClickHouseStore(Store):
 
     # --- detection -------------------------------------------------------------------------
     def iter_point_rows(self, *, since: datetime | None = None, until: datetime | None = None,
-                        cc: str | None = None, batch: int = 100_000) -> Iterator[list[PointRow]]:
+                        cc: str | None = None, batch: int = 100_000,
+                        fold: FoldSpec | None = None) -> Iterator[list[PointRow]]:
         check_batch_size(batch)
+        stream = self._point_rows(since, until, cc, batch)
+        if fold is None:
+            yield from stream
+        else:
+            yield from rebatch(fold_rows((r for rows in stream for r in rows), fold), batch)
+
+    def _point_rows(self, since: datetime | None, until: datetime | None, cc: str | None,
+                    batch: int) -> Iterator[list[PointRow]]:
         db = self.database
         where = ["isNotNull(measurement_start_time)"]
         params: dict[str, Any] = {}

@@ -32,7 +32,7 @@ from .base import (
     latest_flags,
 )
 from .detections import DetectionWindow, naive_utc
-from .points import MEASUREMENT_COLUMNS, PointRow
+from .points import MEASUREMENT_COLUMNS, FoldSpec, PointRow
 
 _ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
           "datetime": pa.timestamp("s"), "list": pa.list_(pa.string())}
@@ -309,9 +309,9 @@ class DuckDBStore(Store):
         return aggregate_result(names, rows, keys)
 
     # --- detection -------------------------------------------------------------------------
-    def iter_point_rows(self, *, since: datetime | None = None, until: datetime | None = None,
-                        cc: str | None = None, batch: int = 100_000) -> Iterator[list[PointRow]]:
-        check_batch_size(batch)
+    def _points_sql(self, since: datetime | None, until: datetime | None, cc: str | None
+                    ) -> tuple[str, list[Any]]:
+        """CTEs ending in ``p``: the window's point rows (unordered), and their values."""
         where, params = _point_window(since, until, cc)
         mcols = ", ".join(f"m.{c}" for c in MEASUREMENT_COLUMNS)
         sql = (
@@ -324,25 +324,56 @@ class DuckDBStore(Store):
             "OR coalesce(tls_success, false) OR coalesce(http_success, false) "
             "OR (dns_answer IS NOT NULL AND dns_failure IS NULL)) AS control_ok "
             "FROM observations WHERE origin = 'control' "
-            "AND measurement_uid IN (SELECT measurement_uid FROM m) GROUP BY measurement_uid) "
-            f"SELECT {mcols}, v.outcome, v.layer, v.mechanism, v.rules_version, c.control_ok "
+            "AND measurement_uid IN (SELECT measurement_uid FROM m) GROUP BY measurement_uid), "
+            f"p AS (SELECT {mcols}, v.outcome, v.layer, v.mechanism, v.rules_version, "
+            "c.control_ok "
             "FROM m JOIN lv ON lv.measurement_uid = m.measurement_uid "
             "JOIN verdicts v ON v.measurement_uid = lv.measurement_uid "
             "AND v.rules_version = lv.rules_version "
-            "LEFT JOIN c ON c.measurement_uid = m.measurement_uid "
-            "ORDER BY m.measurement_start_time, m.measurement_uid")
+            "LEFT JOIN c ON c.measurement_uid = m.measurement_uid) ")
+        return sql, params
+
+    def iter_point_rows(self, *, since: datetime | None = None, until: datetime | None = None,
+                        cc: str | None = None, batch: int = 100_000,
+                        fold: FoldSpec | None = None) -> Iterator[list[PointRow]]:
+        check_batch_size(batch)
+        ctes, params = self._points_sql(since, until, cc)
+        cols = ", ".join(PointRow._fields[:-1])
+        if fold is None:
+            sql = f"{ctes}SELECT {cols}, 1 AS weight FROM p "
+        else:
+            # the fold of points.fold_rows, in SQL (keep lists as registered Arrow tables)
+            clean = ("outcome = 'ok' AND test_name NOT IN (SELECT name FROM _keep_tests) "
+                     "AND (domain IS NULL OR domain NOT IN (SELECT name FROM _keep_domains))")
+            sql = (f"{ctes}SELECT {cols}, 1 AS weight FROM p WHERE NOT ({clean}) "
+                   "UNION ALL SELECT min(measurement_uid), min(measurement_start_time), "
+                   "probe_cc, probe_asn, max(probe_network_name), test_name, NULL, NULL, "
+                   "'ok', NULL, NULL, max(rules_version), control_ok, count(*) "
+                   f"FROM p WHERE {clean} GROUP BY probe_cc, probe_asn, test_name, "
+                   "date_trunc('hour', measurement_start_time), control_ok ")
+        sql += "ORDER BY measurement_start_time, measurement_uid"
         with self._lock:
             cur = self._con.cursor()  # a connection of its own: the stream stays open
         try:
-            cur.execute(sql, params)
-            while True:
-                rows = cur.fetchmany(batch)
-                if rows:
-                    yield [PointRow._make(r) for r in rows]
-                if len(rows) < batch:
-                    return
+            if fold is not None:
+                for name, values in (("_keep_tests", fold.keep_tests),
+                                     ("_keep_domains", fold.keep_domains)):
+                    cur.register(name, pa.table(
+                        {"name": pa.array(sorted(values), type=pa.string())}))
+            for record in cur.sql(sql, params=params).to_arrow_reader(batch):
+                columns = [record.column(i).to_pylist() for i in range(record.num_columns)]
+                yield [PointRow._make(r) for r in zip(*columns, strict=True)]
         finally:
             cur.close()
+
+    def blocked_keys(self, *, since: datetime | None = None, until: datetime | None = None,
+                     cc: str | None = None) -> set[tuple[str, str | None, str | None]]:
+        ctes, params = self._points_sql(since, until, cc)
+        with self._lock:
+            rows = self._con.execute(
+                f"{ctes}SELECT DISTINCT test_name, input, domain FROM p "
+                "WHERE outcome IN ('blocked', 'impaired')", params).fetchall()
+        return {(t, i, d) for t, i, d in rows}
 
     def get_observations_of(self, uids: Sequence[str], origin: str | None = "probe"
                             ) -> dict[str, list[ObservationRow]]:

@@ -17,16 +17,20 @@ the probe's observation rows (:func:`needs_observations`):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from censorscope.model.detection import VerdictPoint
 from censorscope.model.rows import ObservationRow
 from censorscope.pipeline.scorers.service import endpoint_groups
 
-__all__ = ["MESSAGING_APPS", "base_point", "needs_observations", "with_observations"]
+if TYPE_CHECKING:
+    from .targets import TargetMap
+
+__all__ = ["MESSAGING_APPS", "base_point", "fold_keeps", "needs_observations", "service_of",
+           "with_observations"]
 
 MESSAGING_APPS: Final = frozenset({"whatsapp", "telegram", "signal", "facebook_messenger"})
 _BLOCKING: Final = frozenset({"blocked", "impaired"})
@@ -35,14 +39,10 @@ _BLOCKING: Final = frozenset({"blocked", "impaired"})
 def base_point(uid: str, start: datetime, cc: str, asn: int, network: str | None,
                test_name: str, input_: str | None, domain: str | None, outcome: str,
                layer: str | None, mechanism: str | None, rules_version: str,
-               control_ok: bool | None) -> VerdictPoint:
+               control_ok: bool | None, weight: int = 1) -> VerdictPoint:
     """The point of one stored measurement and its latest verdict (arguments in the order
     of the store's ``PointRow``), before its observation rows are read."""
-    service: str | None = None
-    if test_name == "service" and input_:
-        service = input_.strip().lower()
-    elif test_name in MESSAGING_APPS:
-        service = test_name
+    service = service_of(test_name, input_)
     blocking = outcome in _BLOCKING
     return VerdictPoint(
         measurement_uid=uid, measurement_start_time=start, probe_cc=cc, probe_asn=asn,
@@ -50,7 +50,35 @@ def base_point(uid: str, start: datetime, cc: str, asn: int, network: str | None
         outcome=outcome, layer=layer, mechanism=mechanism, rules_version=rules_version,
         service=service,
         endpoints=(domain,) if blocking and domain and test_name != "service" else (),
-        control_ok=False if control_ok is None and outcome == "down" else control_ok)
+        control_ok=False if control_ok is None and outcome == "down" else control_ok,
+        weight=weight)
+
+
+def service_of(test_name: str, input_: str | None) -> str | None:
+    """The service a measurement measured: the ``service`` test's input, a messaging app."""
+    if test_name == "service" and input_:
+        return input_.strip().lower()
+    return test_name if test_name in MESSAGING_APPS else None
+
+
+def fold_keeps(blocked: Iterable[tuple[str, str | None, str | None]], targets: TargetMap
+               ) -> tuple[frozenset[str], frozenset[str]]:
+    """(domains, tests) whose clean measurements a folding read must keep one by one, given
+    the (test_name, input, domain) of the window's blocked measurements: the blocked domains,
+    every domain of a service with a blocked domain or a blocked service measurement, and
+    the tests whose points carry more than a verdict (``service``, ``tls_sni``, messaging)."""
+    services: set[str] = set()
+    domains: set[str] = set()
+    for test_name, input_, domain in blocked:
+        name = service_of(test_name, input_)
+        if name:
+            services.add(name)
+        if domain:
+            domains.add(domain)
+            services.update(targets.services_of(domain))
+    for name in services:
+        domains.update(targets.domains_of(name))
+    return frozenset(domains), frozenset({"service", "tls_sni", *MESSAGING_APPS})
 
 
 def needs_observations(point: VerdictPoint) -> bool:
