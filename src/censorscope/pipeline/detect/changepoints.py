@@ -10,6 +10,8 @@ clean ones while blocked):
   the state's last ``memory`` points before the current excursion, with a
   Beta(``base_a``, ``base_b``) prior (mean 0.05): a long clean history makes a blocked
   measurement strong evidence, a noisy one (flaky network, a scorer's false positives) weak.
+  The clean baseline is kept across blocks (a network's noise outlives them); a block's rate
+  is learnt afresh from its first measurements.
 - **Statistic.** From the first such outcome on, the detector accumulates the excursion's
   ``k`` other-state outcomes in ``n`` points and scores it with the log Bayes factor of
   "the rate changed to an unknown ``q``", ``q ~ Beta(a, b)``, against "the rate is still
@@ -19,7 +21,9 @@ clean ones while blocked):
   partial; for an offset ``q`` (the clean rate) is Beta(``offset_a``, ``offset_b``) =
   Beta(4, 1), mostly high: blocking ended means most measurements are clean again.
   ``S <= 0``: the excursion was noise; its points join the baseline and the next one starts
-  afresh (as a CUSUM resets at 0). ``S >= threshold``: a change.
+  afresh (as a CUSUM resets at 0); so do they when the excursion outgrows ``memory`` without
+  making the case (the state's rate is higher than its baseline said, not changed).
+  ``S >= threshold``: a change.
 - **Location.** The change is placed at the start of a run of other-state outcomes within the
   excursion: the one that best splits the stretch since the last change (at most ``memory``
   points before the excursion) into two rates — the largest Bayes factor of "two rates, each
@@ -102,6 +106,24 @@ def _lbeta(a: float, b: float) -> float:
     return lgamma(a) + lgamma(b) - lgamma(a + b)
 
 
+class _Baseline:
+    """A state's last ``memory`` points, as "other-state outcome" bits, and their sum."""
+
+    __slots__ = ("k", "memory", "ys")
+
+    def __init__(self, memory: int) -> None:
+        self.memory = memory
+        self.ys: deque[int] = deque()
+        self.k = 0
+
+    def push(self, ys: Iterable[int]) -> None:
+        for y in ys:
+            self.ys.append(y)
+            self.k += y
+            if len(self.ys) > self.memory:
+                self.k -= self.ys.popleft()
+
+
 class _Scan:
     """The sequential pass over the bits (one object per series)."""
 
@@ -109,20 +131,15 @@ class _Scan:
         self.p = params
         self.alt = (params.onset_a, params.onset_b)
         self.alt0 = _lbeta(*self.alt)
-        self.base: deque[int] = deque()  # the state's baseline, as "other-state outcome" bits
-        self.base_k = 0
+        self.clean = _Baseline(params.memory)
+        self.base = self.clean
 
     def _push_base(self, ys: Iterable[int]) -> None:
-        m = self.p.memory
-        for y in ys:
-            self.base.append(y)
-            self.base_k += y
-            if len(self.base) > m:
-                self.base_k -= self.base.popleft()
+        self.base.push(ys)
 
     def _null(self) -> tuple[float, float]:
         pr = self.p
-        rate = (self.base_k + pr.base_a) / (len(self.base) + pr.base_a + pr.base_b)
+        rate = (self.base.k + pr.base_a) / (len(self.base.ys) + pr.base_a + pr.base_b)
         return log(rate), log1m(rate)
 
     def _flip(self, blocked: bool) -> None:
@@ -154,7 +171,9 @@ class _Scan:
             k += y
             n += 1
             s = self.score(k, n, lp, lq)
-            if s <= 0.0:
+            if s <= 0.0 or (n > self.p.memory and s < self.p.threshold):
+                # noise, or the state's new normal (an excursion longer than the memory that
+                # never made the case): into the baseline
                 self._push_base(1 - b if blocked else b for b in bits[start:i + 1])
                 start = -1
             elif s >= self.p.threshold:
@@ -166,8 +185,9 @@ class _Scan:
                 out.append(Change("offset" if blocked else "onset", at, i, s))
                 blocked = not blocked
                 self._flip(blocked)
-                self.base.clear()
-                self.base_k = 0
+                # a network's noise outlives a block: the clean baseline is kept across
+                # blocks; each block's own rate is learnt afresh
+                self.base = _Baseline(self.p.memory) if blocked else self.clean
                 self._push_base(1 - b if blocked else b for b in bits[at:i + 1])
                 start = -1
         return out
