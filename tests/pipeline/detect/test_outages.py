@@ -117,6 +117,40 @@ def test_shutdown_is_one_outage_per_affected_asn_with_its_start_and_end() -> Non
         assert o.detector == DETECTOR
 
 
+def test_sparse_shutdown_without_control_rows_is_still_one_outage() -> None:
+    # during the shutdown the probes measure less (timeouts), some hours nothing arrives,
+    # and no control answer was recorded at all (control_ok unknown)
+    def blind(t: datetime, domain: str) -> Verdict:
+        outcome, layer, mechanism, ctrl = shutdown(t, domain)
+        return (outcome, layer, mechanism, None if ctrl is False else ctrl)
+    rng = random.Random(3)
+    points = [p for p in stream(28787, hours=21 * 24, rate=daily_rate(12), verdict=blind)
+              if not SHUT_FROM <= p.measurement_start_time < SHUT_TO or rng.random() < 0.2]
+    outages = find_outages(points)
+    assert kinds(outages) == [(28787, "shutdown")]
+    o = outages[0]
+    affected = sorted((p for p in points if SHUT_FROM <= p.measurement_start_time < SHUT_TO),
+                      key=lambda p: p.measurement_start_time)
+    assert (o.start, o.end) == (affected[0].measurement_start_time,
+                                affected[-1].measurement_start_time)
+    assert o.facts["control_reachable_share"] is None and o.facts["control_known"] == 0
+    assert o.facts["volume_ratio"] < 0.5
+    full = find_outages(shutdown_points())[0]
+    assert o.confidence < full.confidence
+
+
+def test_blocked_apps_without_control_are_no_shutdown() -> None:
+    # a probe that only measures two messaging apps, both blocked for a day: no control, few
+    # targets — not enough to call a shutdown
+    def apps(t: datetime, _domain: str) -> Verdict:
+        if SHUT_FROM <= t < SHUT_TO:
+            return ("blocked", "tcp", "tcp.timeout", None)
+        return ("ok", None, None, None)
+    points = list(stream(28787, hours=21 * 24, rate=daily_rate(6), verdict=apps,
+                         domains=("web.whatsapp.com", "telegram.org")))
+    assert find_outages(points) == []
+
+
 def test_shutdown_of_every_network_is_also_the_countrys() -> None:
     hours = 21 * 24
     points = [*stream(28787, hours=hours, rate=daily_rate(12), verdict=shutdown),

@@ -1,19 +1,22 @@
 """Verdict points counted per network and time bucket: what the outage detector reads.
 
-One pass over the points fills a :class:`BucketCounts` per (country, AS, bucket): the
-measurements (kept, for evidence and refining start/end), how many worked (``ok``, or
-``impaired``: it got through, slowly), failed (``blocked``, ``down``, ``insufficient``), were
-blocked, were throttled (``impaired`` at the ``throttling`` layer), and how many said whether
-the control was reachable and how many reached it; per target (a service, else a domain, else
-the test) the same counts. Buckets are numbered from Monday 1970-01-05 00:00 UTC, so bucket
-``b`` of a size that divides a day sits at hour-of-week ``b % buckets_per_week``. Naive times
-are UTC.
+One pass over the points groups them per (country, AS, bucket); a :class:`BucketCounts`
+holds a bucket's measurements (kept, for evidence and refining start/end), how many worked
+(``ok``, or ``impaired``: it got through, slowly), failed (``blocked``, ``down``,
+``insufficient``), were blocked, were throttled (``impaired`` at the ``throttling`` layer),
+and how many said whether the control was reachable and how many reached it; per target (a
+service, else a domain, else the test) the same counts, computed when asked. Buckets are
+numbered from Monday 1970-01-05 00:00 UTC, so bucket ``b`` of a size that divides a day sits
+at hour-of-week ``b % buckets_per_week``. Naive times are UTC.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from operator import attrgetter
 from typing import Final
 
 from censorscope.model.detection import VerdictPoint, domain_target, service_target
@@ -33,6 +36,8 @@ __all__ = [
 EPOCH: Final = datetime(1970, 1, 5)  # a Monday: bucket numbers align with hour-of-week
 _WORKING: Final = frozenset({"ok", "impaired"})
 _FAILED: Final = frozenset({"blocked", "down", "insufficient"})
+_OUTCOME: Final = attrgetter("outcome")
+_CONTROL: Final = attrgetter("control_ok")
 
 
 def naive_utc(t: datetime) -> datetime:
@@ -46,11 +51,16 @@ def order(p: VerdictPoint) -> tuple[datetime, str]:
 
 def target_of(p: VerdictPoint) -> str:
     """What a point measured: its service, else its domain, else its test."""
-    if p.service:
-        return service_target(p.service)
-    if p.domain:
-        return domain_target(p.domain)
-    return f"test:{p.test_name}"
+    return _target(p.service, p.domain, p.test_name)
+
+
+@lru_cache(maxsize=65536)
+def _target(service: str | None, domain: str | None, test_name: str) -> str:
+    if service:
+        return service_target(service)
+    if domain:
+        return domain_target(domain)
+    return f"test:{test_name}"
 
 
 def is_throttled(p: VerdictPoint) -> bool:
@@ -58,56 +68,42 @@ def is_throttled(p: VerdictPoint) -> bool:
 
 
 class BucketCounts:
-    """The measurements of one bucket (one network, or a country) and their counts."""
+    """The measurements of one bucket of one network and their counts (per target on
+    demand: :attr:`targets`)."""
 
-    __slots__ = ("blocked", "ctrl_known", "ctrl_ok", "failed", "n", "points", "targets",
+    __slots__ = ("_targets", "blocked", "ctrl_known", "ctrl_ok", "failed", "n", "points",
                  "throttled", "work")
 
-    def __init__(self) -> None:
-        self.points: list[VerdictPoint] = []
-        self.n = self.work = self.failed = self.blocked = self.throttled = 0
-        self.ctrl_known = self.ctrl_ok = 0
-        # target -> [measurements, working, throttled, blocked]
-        self.targets: dict[str, list[int]] = {}
+    def __init__(self, points: list[VerdictPoint]) -> None:
+        self.points = points
+        self.n = len(points)
+        outcomes = Counter(map(_OUTCOME, points))
+        control = Counter(map(_CONTROL, points))
+        self.work = outcomes["ok"] + outcomes["impaired"]
+        self.blocked = outcomes["blocked"]
+        self.failed = sum(outcomes[o] for o in _FAILED)
+        self.throttled = sum(map(is_throttled, points)) if outcomes["impaired"] else 0
+        self.ctrl_known = control[True] + control[False]
+        self.ctrl_ok = control[True]
+        self._targets: dict[str, list[int]] | None = None
 
-    def add(self, p: VerdictPoint) -> None:
-        self.points.append(p)
-        self.n += 1
-        key = target_of(p)
-        row = self.targets.get(key)
-        if row is None:
-            row = self.targets[key] = [0, 0, 0, 0]
-        row[0] += 1
-        outcome = p.outcome
-        if outcome in _WORKING:
-            self.work += 1
-            row[1] += 1
-            if is_throttled(p):
-                self.throttled += 1
-                row[2] += 1
-        elif outcome in _FAILED:
-            self.failed += 1
-            if outcome == "blocked":
-                self.blocked += 1
-                row[3] += 1
-        if p.control_ok is not None:
-            self.ctrl_known += 1
-            self.ctrl_ok += p.control_ok
-
-    def merge(self, other: BucketCounts) -> None:
-        """Add ``other``'s measurements (another network's, for the country's view)."""
-        self.points.extend(other.points)
-        self.n += other.n
-        self.work += other.work
-        self.failed += other.failed
-        self.blocked += other.blocked
-        self.throttled += other.throttled
-        self.ctrl_known += other.ctrl_known
-        self.ctrl_ok += other.ctrl_ok
-        for t, row in other.targets.items():
-            mine = self.targets.setdefault(t, [0, 0, 0, 0])
-            for i, v in enumerate(row):
-                mine[i] += v
+    @property
+    def targets(self) -> dict[str, list[int]]:
+        """target -> [measurements, working, throttled, blocked]."""
+        if self._targets is None:
+            rows: dict[str, list[int]] = {}
+            for p in self.points:
+                key = _target(p.service, p.domain, p.test_name)
+                row = rows.get(key)
+                if row is None:
+                    row = rows[key] = [0, 0, 0, 0]
+                row[0] += 1
+                if p.outcome in _WORKING:
+                    row[1] += 1
+                    row[2] += is_throttled(p)
+                row[3] += p.outcome == "blocked"
+            self._targets = rows
+        return self._targets
 
     def sorted_points(self) -> list[VerdictPoint]:
         return sorted(self.points, key=order)
@@ -142,14 +138,18 @@ class Grid:
 def count_buckets(points: Iterable[VerdictPoint],
                   grid: Grid) -> dict[tuple[str, int], NetworkBuckets]:
     """The points counted per (country, AS) and bucket, in one pass (any order)."""
-    out: dict[tuple[str, int], NetworkBuckets] = {}
+    grouped: dict[tuple[str, int], dict[int, list[VerdictPoint]]] = {}
+    size = grid.size
     for p in points:
-        net = out.get((p.probe_cc, p.probe_asn))
+        net = grouped.get((p.probe_cc, p.probe_asn))
         if net is None:
-            net = out[(p.probe_cc, p.probe_asn)] = {}
-        b = grid.of(p.measurement_start_time)
-        counts = net.get(b)
-        if counts is None:
-            counts = net[b] = BucketCounts()
-        counts.add(p)
-    return out
+            net = grouped[(p.probe_cc, p.probe_asn)] = {}
+        t = p.measurement_start_time
+        b = ((naive_utc(t) if t.tzinfo is not None else t) - EPOCH) // size
+        bucket = net.get(b)
+        if bucket is None:
+            net[b] = [p]
+        else:
+            bucket.append(p)
+    return {key: {b: BucketCounts(pts) for b, pts in net.items()}
+            for key, net in grouped.items()}

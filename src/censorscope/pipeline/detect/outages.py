@@ -1,8 +1,8 @@
 """Outages: a network (or a country) losing connectivity, told apart by kind.
 
 :func:`find_outages` counts the verdict points per (country, AS) and time bucket
-(:mod:`~censorscope.pipeline.detect.outage_buckets`; the country's view is the sum of its
-networks when it has two or more) and walks each network's buckets in time order. A bucket is
+(:mod:`~censorscope.pipeline.detect.outage_buckets`) and walks each network's buckets in time
+order. A bucket is
 
 - ``shutdown``: measurements arrive (perhaps uploaded later) but nearly all fail
   (``shutdown_fail_share``) and the control is unreachable (at most ``shutdown_control_share``
@@ -12,19 +12,23 @@ networks when it has two or more) and walks each network's buckets in time order
   hour-of-week, past outages inpainted; weaker fallbacks with little history);
 - ``slow``: throttled verdicts (``impaired`` at the ``throttling`` layer) make at least
   ``slow_share`` of the measurements of the targets they hit;
-- ``blocking``: some measurements blocked while others work and the control answers;
+- ``blocking``: measurements blocked while the control answers;
 - ``neutral`` (nothing arrived, nothing expected) or normal.
 
 Consecutive ``shutdown``/``low`` buckets (``neutral`` ones bridge) make one episode: a
 ``shutdown`` outage when it holds at least ``min_shutdown_measurements`` failing measurements
-of ``min_shutdown_targets`` targets, else ``probes_offline`` when the volume drop is
-significant (expected at least ``min_expected``, a quasi-Poisson tail below ``alpha``), else
-nothing. ``slow`` and ``blocking`` buckets make their own episodes (``blocking`` is reported
-only with ``include_blocking``: blocking is the incidents' business). Start and end are
-refined from bucket resolution to the first and last affected measurement (for
-``probes_offline``: the last measurement before the silence and the first after it); an
-episode still open at the end of the window has no end. Everything is computed from sorted
-buckets and points, so the result does not depend on the order of the input.
+of ``min_shutdown_targets`` targets (``min_shutdown_targets_blind`` when none of them says
+whether the control answered: a probe measuring only blocked apps must not look like a
+shutdown), else ``probes_offline`` when the volume drop is significant (expected at least
+``min_expected``, a quasi-Poisson tail below ``alpha``), else nothing. ``slow`` and
+``blocking`` buckets make their own episodes, which buckets that did not measure the affected
+targets leave open (``blocking`` is reported only with ``include_blocking``: blocking is the
+incidents' business). Start and end are refined from bucket resolution to the first and last
+affected measurement (for ``probes_offline``: the last measurement before the silence and the
+first after it); an episode still open at the end of the window has no end. A country has an
+outage of a kind (``asn`` None) when two or more of its networks have overlapping ones and no
+other network of it was measured in that period. Everything is computed from sorted buckets
+and points, so the result does not depend on the order of the input.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ class OutageParams:
     shutdown_control_share: float = 0.1
     min_shutdown_measurements: int = 3
     min_shutdown_targets: int = 2
+    min_shutdown_targets_blind: int = 4  # when no measurement says whether the control answered
     slow_share: float = 0.5
     min_slow: int = 3
     min_blocked: int = 2
@@ -277,6 +282,8 @@ def _scan(ctx: _Context, last_b: int, last_frac: float) -> list[Outage]:
         lam = base * frac if base is not None else None
         step = _Step(b, _classify(c, lam, p), c, base, tier, lam, samples)
         track = {"shutdown": "down", "low": "down"}.get(step.state, step.state)
+        if track == "blocking" and not p.include_blocking:
+            track = "normal"  # not reported: not tracked either
         for name in [t for t in runs if t != track]:
             if step.state == "neutral" or runs[name].bridges(step):
                 runs[name].steps.append(step)
@@ -401,7 +408,9 @@ def _shutdown(ctx: _Context, run: _Run, ongoing: bool) -> Outage | None:
     targets = _targets(shut)
     failing = sorted(t for t, row in targets.items() if not row[1])
     affected = sorted((pt for c in shut for pt in c.points if _is_failed(pt)), key=order)
-    if len(affected) < p.min_shutdown_measurements or len(failing) < p.min_shutdown_targets:
+    blind = not any(c.ctrl_known for c in shut)
+    least = p.min_shutdown_targets_blind if blind else p.min_shutdown_targets
+    if len(affected) < p.min_shutdown_measurements or len(failing) < least:
         return None
     # refine: the failures right before the first shutdown bucket (after the last success),
     # and right after the last one (before the first success)
