@@ -54,7 +54,7 @@ class Regime:
 
 REGIMES: tuple[Regime, ...] = (
     Regime("lab", 5, (3, 6), gap_hours=0.1,
-           note="lab: 3-6 measurements per phase, every ~6 min, no noise"),
+           note="3-6 measurements per phase, every ~6 min, no noise"),
     Regime("dense", 6, (20, 60), false_positive=0.05, block_rate=0.95, gap_hours=1.0,
            down_rate=0.05, note="hourly, 5% false positives, 95% blocked"),
     Regime("sparse", 5, (8, 30), false_positive=0.03, block_rate=0.9, gap_hours=12.0,
