@@ -250,20 +250,38 @@ def test_little_history_falls_back_to_weaker_baselines_with_less_confidence() ->
 def test_baseline_tiers() -> None:
     per_day = 24
     hist = VolumeHistory(0, per_day, BaselineParams())
+
+    def record(b: int, value: float | None) -> None:
+        hist.set(b, value)
+        hist.arrived(b, True)
     for b in range(per_day):
-        hist.set(b, 10.0)
+        record(b, 10.0)
     assert hist.expected(per_day - 1) is None  # no day of history yet
     assert hist.expected(per_day) == (10.0, "hour_of_day", 1)
-    hist.set(per_day, None)  # undecided (an outage in progress): left out
+    record(per_day, None)  # undecided (an outage in progress): left out
     for b in range(per_day + 1, 2 * per_day):
-        hist.set(b, 4.0)
+        record(b, 4.0)
     hist.set(0, None)
     assert hist.expected(2 * per_day) == (4.0, "recent", 23)
     for b in range(2 * per_day, 22 * per_day):
-        hist.set(b, 0.0 if b % per_day == 3 else 8.0)
+        record(b, 0.0 if b % per_day == 3 else 8.0)
     assert hist.expected(22 * per_day + 3) == (0.0, "hour_of_week", 3)
-    hist.reset(22 * per_day)  # a level shift: the past is forgotten
-    assert hist.expected(22 * per_day + 3) is None
+    for b in range(22 * per_day, 26 * per_day):  # measured now and then only
+        hist.set(b, 0.0)
+        hist.arrived(b, b % 12 == 0)
+    assert hist.active_share(26 * per_day) < 0.5
+    assert hist.expected(26 * per_day) is None
+    hist.reset(26 * per_day)  # a level shift: the past is forgotten
+    assert hist.active_share(26 * per_day) == 0.0
+
+
+def test_networks_measured_now_and_then_have_no_expected_volume() -> None:
+    # a lab replaying a case: a burst of rounds on each phase's date, nothing in between
+    bursts = [START + timedelta(days=d, hours=h) for d in (0, 1, 2, 4, 9, 30) for h in (8, 9)]
+    points = [p for p in stream(28787, hours=31 * 24, rate=lambda _t: 20.0)
+              if p.measurement_start_time.replace(minute=0, second=0) in bursts]
+    assert len(points) > 150
+    assert find_outages(points) == []
 
 
 # --- a normal weekly cycle: night lows are no outage ---

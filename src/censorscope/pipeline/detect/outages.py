@@ -302,6 +302,7 @@ def _scan(ctx: _Context, last_b: int, last_frac: float) -> list[Outage]:
             hist.set(b, float(step.n))
             if lam is not None and step.state != "neutral":
                 hist.observe(step.n, lam, samples)
+        hist.arrived(b, step.n > 0 or track == "down")
         worked = worked or bool(c and c.work)
     for name in sorted(runs):
         close(name, ongoing=True)

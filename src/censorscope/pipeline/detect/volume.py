@@ -11,7 +11,9 @@ seen a night is indistinguishable from an outage) — each fallback weaker
 is what it counted, or, once it turned out to be part of an outage, the prediction
 (*inpainting*, so an outage does not drag the median down); while that is undecided it is
 left out (``None``). :meth:`VolumeHistory.reset` forgets the
-past after a level shift ("the new normal", IODA's 7-day cap).
+past after a level shift ("the new normal", IODA's 7-day cap). A network measured only now
+and then (fewer than ``min_active_share`` of the buckets of the last ``activity_days`` had
+measurements: manual runs, a lab replaying a case's dates) has no expected volume at all.
 
 Counts are small and bursty (a probe run sends tens of measurements in a minute), so the
 detector tests a drop with a quasi-Poisson tail (:func:`poisson_cdf` on counts divided by the
@@ -42,6 +44,8 @@ class BaselineParams:
     recent: int = 24
     min_recent: int = 6
     recent_warmup_days: float = 1.0
+    activity_days: float = 7.0
+    min_active_share: float = 0.5
     min_dispersion_samples: int = 12
 
 
@@ -55,6 +59,8 @@ class VolumeHistory:
         self._per_week = 7 * per_day
         self._p = params
         self._stored: list[float | None] = []
+        self._active = [0]  # prefix sums of the buckets that were active, from ``first``
+        self._window = max(1, round(params.activity_days * per_day))
         self._pearson = 0.0
         self._expected_sum = 0.0
         self._samples = 0
@@ -65,6 +71,22 @@ class VolumeHistory:
         while len(self._stored) <= i:
             self._stored.append(None)
         self._stored[i] = value
+
+    def arrived(self, b: int, active: bool) -> None:
+        """Record whether bucket ``b`` (the next one, in order) was active: measurements
+        arrived, or it is being judged as part of an outage."""
+        i = b - self._first
+        while len(self._active) <= i:
+            self._active.append(self._active[-1])
+        self._active.append(self._active[-1] + active)
+
+    def active_share(self, b: int) -> float:
+        """The share of active buckets among the ``activity_days`` before bucket ``b``."""
+        i = min(b - self._first, len(self._active) - 1)
+        window = min(self._window, b - self._floor, i)
+        if window <= 0:
+            return 0.0
+        return (self._active[i] - self._active[i - window]) / window
 
     def _get(self, b: int) -> float | None:
         i = b - self._first
@@ -80,6 +102,8 @@ class VolumeHistory:
         """The predicted count of bucket ``b``, the tier that predicted it and the number of
         past buckets the median is of, or None."""
         p = self._p
+        if self.active_share(b) < p.min_active_share:
+            return None  # measured now and then, not regularly: no volume to expect
         for tier, step, count, least in (("hour_of_week", self._per_week, p.weeks, p.min_weeks),
                                          ("hour_of_day", self._per_day, p.days, p.min_days),
                                          ("recent", 1, p.recent, p.min_recent)):
