@@ -38,6 +38,19 @@ _WORKING: Final = frozenset({"ok", "impaired"})
 _FAILED: Final = frozenset({"blocked", "down", "insufficient"})
 _OUTCOME: Final = attrgetter("outcome")
 _CONTROL: Final = attrgetter("control_ok")
+_WEIGHT: Final = attrgetter("weight")
+
+
+def _weighted(points: list[VerdictPoint]
+              ) -> tuple[int, Counter[str], Counter[bool | None]]:
+    """(measurements, per outcome, per control_ok) counting each point ``weight`` times (a
+    store read folds clean measurements: ``VerdictPoint.weight``)."""
+    outcomes: Counter[str] = Counter()
+    control: Counter[bool | None] = Counter()
+    for p in points:
+        outcomes[p.outcome] += p.weight
+        control[p.control_ok] += p.weight
+    return sum(outcomes.values()), outcomes, control
 
 
 def naive_utc(t: datetime) -> datetime:
@@ -79,6 +92,8 @@ class BucketCounts:
         self.n = len(points)
         outcomes = Counter(map(_OUTCOME, points))
         control = Counter(map(_CONTROL, points))
+        if self.n != sum(map(_WEIGHT, points)):  # folded points stand for weight measurements
+            self.n, outcomes, control = _weighted(points)
         self.work = outcomes["ok"] + outcomes["impaired"]
         self.blocked = outcomes["blocked"]
         self.failed = sum(outcomes[o] for o in _FAILED)
@@ -97,9 +112,9 @@ class BucketCounts:
                 row = rows.get(key)
                 if row is None:
                     row = rows[key] = [0, 0, 0, 0]
-                row[0] += 1
+                row[0] += p.weight
                 if p.outcome in _WORKING:
-                    row[1] += 1
+                    row[1] += p.weight
                     row[2] += is_throttled(p)
                 row[3] += p.outcome == "blocked"
             self._targets = rows
