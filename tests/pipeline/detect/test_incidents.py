@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -89,9 +89,10 @@ def net(cc: str, asn: int, name: str, *blocks: tuple[float, float | None, Iterab
 
 def world(nets: list[Net], domains: list[str], rounds: int, *, service: str | None = "tiktok",
           sni_ip: str = "198.19.20.1", tag: str = "") -> list[VerdictPoint]:
-    """Per round: every network measures every domain (web_connectivity, with the handshake
-    when blocked) and, when ``service`` is given, the service (its failing endpoints), plus
-    a tls_sni measurement of the first domain with a harmless control name."""
+    """Per round: every network measures every domain (web_connectivity) and, when ``service``
+    is given, the service (its failing endpoints), plus a tls_sni measurement of the first
+    domain with a harmless control name at the same IP. The domains are the service's: its
+    web_connectivity and tls_sni points carry it too."""
     points = []
     for r in range(rounds):
         for n in nets:
@@ -104,7 +105,7 @@ def world(nets: list[Net], domains: list[str], rounds: int, *, service: str | No
                     f"{tag}wc-{n.cc}-{n.asn}-{r}-{i}", t + timedelta(seconds=i), n.cc, n.asn,
                     n.name, "web_connectivity", f"https://{d}/", d, "blocked" if bad else "ok",
                     n.layer if bad else None, n.mechanism if bad else None, "cs-wc-2",
-                    endpoints=(d,) if bad else (), control_ok=n.control_ok))
+                    service=service, endpoints=(d,) if bad else (), control_ok=n.control_ok))
             if service:
                 points.append(VerdictPoint(
                     f"{tag}svc-{n.cc}-{n.asn}-{r}", t + timedelta(minutes=5), n.cc, n.asn, n.name,
@@ -116,8 +117,8 @@ def world(nets: list[Net], domains: list[str], rounds: int, *, service: str | No
             points.append(VerdictPoint(
                 f"{tag}sni-{n.cc}-{n.asn}-{r}", t + timedelta(minutes=6), n.cc, n.asn, n.name,
                 "tls_sni", first, first, "blocked" if bad else "ok", n.layer if bad else None,
-                n.mechanism if bad else None, "cs-tls-sni-1", endpoints=(first,) if bad else (),
-                control_ok=n.control_ok,
+                n.mechanism if bad else None, "cs-tls-sni-1", service=service,
+                endpoints=(first,) if bad else (), control_ok=n.control_ok,
                 handshakes=((sni_ip, first, "generic_timeout_error" if bad else "ok"),
                             (sni_ip, "www.example.org", "ok"))))
     return points
@@ -416,3 +417,72 @@ def test_services_blocked_apart_in_time_or_on_other_networks_stay_apart() -> Non
     points = world(later, fb, 30, service="facebook", tag="f")
     points += world(elsewhere, yt, 30, service="youtube", tag="y")
     assert sorted(i.target for i in detect(points)) == ["service:facebook", "service:youtube"]
+
+
+def noisy(points: list[VerdictPoint], share: float, seed: int) -> list[VerdictPoint]:
+    """``points`` with a ``share`` of flaky outcomes: a clean measurement failing
+    (``tcp.timeout`` at a name it measured), a blocked one passing."""
+    rng = random.Random(seed)
+    out = []
+    for p in points:
+        if rng.random() >= share:
+            out.append(p)
+        elif p.outcome == "ok":
+            name = p.domain or rng.choice(TIKTOK)
+            out.append(replace(p, outcome="blocked", layer="tcp", mechanism="tcp.timeout",
+                               endpoints=(name,)))
+        else:
+            out.append(replace(p, outcome="ok", layer=None, mechanism=None, endpoints=()))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_end_to_end_from_verdict_points_through_the_change_point_detector(seed: int) -> None:
+    from censorscope.pipeline.detect.changepoints import detect_changes
+    from censorscope.pipeline.detect.series import build_series
+    from censorscope.pipeline.detect.targets import bundled_targets
+
+    tmap = bundled_targets()
+    assert set(TIKTOK) <= {d for d in tmap if "tiktok" in tmap[d]}
+    points = noisy(world(az_tiktok(), TIKTOK, 72), 0.02, seed=seed)
+    series = build_series(points, tmap)
+    changes = [cp for key, members in series.items() for cp in detect_changes(key, members)]
+    [inc] = cluster_incidents(changes, PointsIndex.from_series(series, tmap))
+    assert (inc.target, inc.scope, inc.end) == ("service:tiktok", "several_isps", None)
+    assert [n.asn for n in inc.networks] == [29049, 41997, 31721]
+    assert inc.not_affected == (28787, 197830)
+    for n, switch in zip(inc.networks, (12.2, 17.9, 36.7), strict=True):
+        assert abs(n.onset - at(switch)) <= 1.2 * ROUND  # within one measurement round
+        assert n.techniques == (SNI,)
+    assert [set(n.endpoints) for n in inc.networks] == [set(TIKTOK), set(CONNECT), set(AZERCELL)]
+    assert inc.title == "TikTok blocked on 3 networks in AZ (TLS, server name)"
+    again = cluster_incidents(changes, build_points_index(points, tmap))
+    assert [i.to_json() for i in again] == [inc.to_json()]
+
+
+def test_a_blip_of_flaky_failures_is_not_an_affected_network() -> None:
+    domains = ["a.example", "b.example"]
+    nets = [net("KZ", 1, "One", (3, None, domains)), net("KZ", 2, "Two")]
+    points = world(nets, domains, 12, service="video")
+    flaky = {"wc-KZ-2-6-0", "wc-KZ-2-7-0"}  # two failures in a row, then clean again
+    points = [replace(p, outcome="blocked", layer="tcp", mechanism="tcp.timeout",
+                      endpoints=(p.domain or "",)) if p.measurement_uid in flaky else p
+              for p in points]
+    changes = changes_of(points)
+    assert any(c.key.probe_asn == 2 and c.kind == "onset" for c in changes)
+    [inc] = cluster_incidents(changes, build_points_index(points))
+    assert [n.asn for n in inc.networks] == [1] and inc.not_affected == (2,)
+    kept = cluster_incidents(changes, build_points_index(points),
+                             params=IncidentParams(min_blocked=1, min_blocked_share=0.0))
+    assert [n.asn for n in kept[0].networks] == [1, 2]
+
+
+def test_a_measurement_scored_twice_counts_once_with_its_latest_rules() -> None:
+    points = world(az_tiktok(), TIKTOK, 30)
+    stale = [replace(p, outcome="blocked", layer="tcp", mechanism="tcp.timeout",
+                     rules_version="cs-wc-1") for p in points if p.probe_asn == 28787]
+    index = build_points_index([*stale, *points])
+    [inc] = cluster_incidents(changes_of(points), index)
+    assert inc.not_affected == (28787, 197830)
+    assert all(p.rules_version != "cs-wc-1"
+               for ps in index.window("service:tiktok", "AZ", T0, None).values() for p in ps)

@@ -8,19 +8,27 @@ the blocked layer. :func:`cluster_incidents` tells that story once:
    service (``domain:webcast.tiktok.com`` -> ``service:tiktok``); other domains stay themselves.
 2. **Runs per network.** In each series an onset opens a run, the next offset closes it (a
    series that never shows the offset leaves it open: ongoing; an offset without an onset is
-   ignored). The series of one network are read in tiers — the target's own layer-any series,
+   ignored). A run with fewer than ``min_blocked`` blocked measurements of its series
+   (``min_blocked_open`` while it is open), or where they make less than
+   ``min_blocked_share`` of the series' measurements from onset to offset (or to the latest),
+   is a blip of flaky failures and is dropped. The series of one
+   network are read in tiers — the target's own layer-any series,
    then other layer-any series (the service's domains), then the layer series — and a run of a
    later tier whose onset falls within ``episode_gap`` of a run already kept only adds its
-   techniques, endpoints and an earlier onset if it saw one (the end comes from the best series
-   that saw the change: a layer series holds only blocked measurements and never ends).
+   change points (confidence, and the domain to the endpoints); onset and offset come from the
+   best series that saw the change: with 25 domain series one is likely to hold a flaky failure
+   just before the block, which the service's series, holding all of them, outweighs.
 3. **Episodes.** The runs of every network of the country are swept in time order; a run
    starting within ``episode_gap`` of the end of the episode so far (an open run never ends)
    joins it, else it starts a new episode: a block lifted for longer than the gap and imposed
    again is two incidents.
 4. **The incident.** Per network: onset, first blocked and last clean measurement of its
-   earliest run, offset (the last, or None while a run is open), techniques (the change points'
-   mechanisms plus those of at least ``technique_min_share`` of its blocked measurements), the
-   endpoints that failed (the policy matrix) and the best change-point confidence. The
+   earliest run, offset (the last, or None while a run is open), techniques (the mechanisms of
+   at least ``technique_min_share`` of its blocked measurements in its blocked period), the
+   endpoints that failed (the policy matrix: the names failing in at least
+   ``endpoint_min_share`` as many blocked measurements as the most failing one — a flaky
+   failure is not policy) and the best change-point confidence. Without a points index, the
+   change points' mechanisms and endpoints (and the domains of the domain series). The
    incident starts at the earliest onset and ends at the last offset once every network has
    one (else ongoing); confidence combines the networks' (1 - prod(1 - c)).
    ``not_affected``: the other networks of the country with clean measurements of the target in
@@ -86,6 +94,10 @@ class IncidentParams:
     episode_gap: timedelta = timedelta(days=3)
     not_affected_max_blocked_share: float = 0.2
     technique_min_share: float = 0.1
+    endpoint_min_share: float = 0.25
+    min_blocked: int = 5
+    min_blocked_open: int = 3
+    min_blocked_share: float = 0.5
     failing_share: float = 0.5
     evidence_per_network: int = 3
     merge_services: bool = True
@@ -136,15 +148,33 @@ def _within(run: _Run, t: datetime, gap: timedelta) -> bool:
     return run.start - gap <= t and (run.end is None or t <= run.end + gap)
 
 
-def _network_runs(asn: int, cps: list[ChangePoint], target: str,
-                  gap: timedelta) -> list[_Run]:
+def _lasting(run: _Run, index: PointsIndex, params: IncidentParams) -> bool:
+    """Whether ``run`` is more than a blip of flaky failures: at least ``min_blocked``
+    (open: ``min_blocked_open``) blocked measurements of its series from onset to offset (or
+    to the latest), making at least ``min_blocked_share`` of them (always, when the index has
+    none of its points)."""
+    key = run.onset.key
+    points = index.window(key.target, key.probe_cc, run.start, run.end).get(key.probe_asn)
+    if not points:
+        return True
+    blocked = sum(p.weight for p in points
+                  if p.outcome in BLOCKED_OUTCOMES and key.layer in ("*", p.layer))
+    clean = sum(p.weight for p in points if p.outcome in CLEAN_OUTCOMES)
+    least = params.min_blocked if run.end is not None else params.min_blocked_open
+    return blocked >= least and blocked >= params.min_blocked_share * (blocked + clean)
+
+
+def _network_runs(asn: int, cps: list[ChangePoint], target: str, index: PointsIndex,
+                  params: IncidentParams) -> list[_Run]:
+    gap = params.episode_gap
     by_series: dict[SeriesKey, list[ChangePoint]] = {}
     for cp in cps:
         by_series.setdefault(cp.key, []).append(cp)
     tiers: dict[tuple[bool, bool], list[_Run]] = {}
     for key, series in sorted(by_series.items(), key=lambda kv: kv[0]):
         tier = (key.layer != "*", key.target != target)
-        tiers.setdefault(tier, []).extend(_series_runs(asn, tier, series))
+        tiers.setdefault(tier, []).extend(run for run in _series_runs(asn, tier, series)
+                                          if _lasting(run, index, params))
     kept: list[_Run] = []
     for tier in sorted(tiers):
         new: list[_Run] = []
@@ -154,8 +184,6 @@ def _network_runs(asn: int, cps: list[ChangePoint], target: str,
                 new.append(run)
             else:
                 home.members.extend(run.members)
-                if (run.start, run.onset.first_uid) < (home.start, home.onset.first_uid):
-                    home.onset = run.onset  # the earliest blocked measurement seen
         kept.extend(new)
     return kept
 
@@ -171,6 +199,11 @@ def _episodes(runs: list[_Run], gap: timedelta) -> list[list[_Run]]:
             episodes.append([run])
             end = run.end
     return episodes
+
+
+def _supported(counts: Counter[str], least: float) -> set[str]:
+    """The keys counted at least ``least`` times."""
+    return {k for k, c in counts.items() if c >= least}
 
 
 def _onset_windows(runs: list[_Run]) -> dict[int, tuple[datetime | None, datetime]]:
@@ -247,7 +280,7 @@ def cluster_incidents(changes: Iterable[ChangePoint], points_index: PointsIndex 
     units: list[_Unit] = []
     for (cc, target), per_asn in sorted(grouped.items()):
         runs = [run for asn, cps in sorted(per_asn.items())
-                for run in _network_runs(asn, cps, target, params.episode_gap)]
+                for run in _network_runs(asn, cps, target, index, params)]
         units.extend((cc, target, episode) for episode in _episodes(runs, params.episode_gap))
     if params.merge_services:
         units = _coordinated(units)
@@ -311,18 +344,21 @@ class _Builder:
             offset=None if any(e is None for e in ends) else max(e for e in ends if e),
             confidence=max(cp.confidence for cp in members))
         blocked = self._blocked_points(base)
-        techniques = {m for cp in members for m in cp.mechanisms}
-        counts = Counter(p.mechanism for p in blocked if p.mechanism)
-        techniques.update(m for m, c in counts.items()
-                          if c >= self.params.technique_min_share * len(blocked))
+        techniques = _supported(Counter(p.mechanism for p in blocked if p.mechanism),
+                                self.params.technique_min_share * len(blocked))
+        if not blocked:
+            techniques = {m for cp in members for m in cp.mechanisms}
         if not techniques:
             techniques = {cp.key.layer for cp in members if cp.key.layer != "*"}
             techniques.update(p.layer for p in blocked if p.layer)
-        endpoints = {e for cp in members for e in cp.endpoints}
-        endpoints.update(cp.key.target[len(_DOMAIN_PREFIX):] for cp in members
-                         if cp.key.target.startswith(_DOMAIN_PREFIX))
-        for p in blocked:
-            endpoints.update(p.endpoints or ((p.domain,) if p.domain else ()))
+        named = Counter(e for p in blocked
+                        for e in set(p.endpoints or ((p.domain,) if p.domain else ())))
+        endpoints = _supported(named, self.params.endpoint_min_share * max(named.values(),
+                                                                            default=0))
+        if not blocked:
+            endpoints = {e for cp in members for e in cp.endpoints}
+            endpoints.update(cp.key.target[len(_DOMAIN_PREFIX):] for cp in members
+                             if cp.key.target.startswith(_DOMAIN_PREFIX))
         return NetworkImpact(
             asn=base.asn, as_name=base.as_name, onset=base.onset,
             first_blocked_uid=base.first_blocked_uid, last_clean_uid=base.last_clean_uid,
@@ -334,8 +370,8 @@ class _Builder:
         clear: list[int] = []
         measured: set[int] = set()
         for asn, points in self.points.items():
-            clean = sum(p.outcome in CLEAN_OUTCOMES for p in points)
-            blocked = sum(p.outcome in BLOCKED_OUTCOMES for p in points)
+            clean = sum(p.weight for p in points if p.outcome in CLEAN_OUTCOMES)
+            blocked = sum(p.weight for p in points if p.outcome in BLOCKED_OUTCOMES)
             if clean + blocked == 0:
                 continue
             measured.add(asn)
@@ -357,8 +393,8 @@ class _Builder:
                 continue
             points = [p for ps in self.index.window(self.target, cc, self.start,
                                                     self.end).values() for p in ps]
-            bad = sum(p.outcome in FAILING_OUTCOMES for p in points)
-            usable = bad + sum(p.outcome in CLEAN_OUTCOMES for p in points)
+            bad = sum(p.weight for p in points if p.outcome in FAILING_OUTCOMES)
+            usable = bad + sum(p.weight for p in points if p.outcome in CLEAN_OUTCOMES)
             if usable:
                 measured += 1
                 failing += bad >= share * usable

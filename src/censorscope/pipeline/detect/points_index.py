@@ -33,6 +33,8 @@ from censorscope.model.detection import (
     service_target,
 )
 
+from .series import BLOCKED, CLEAN, ordered_points, point_order
+
 __all__ = [
     "BLOCKED_OUTCOMES",
     "CLEAN_OUTCOMES",
@@ -45,9 +47,9 @@ __all__ = [
 # As the change-point detector reads outcomes: blocked/impaired is blocking, ok is clean,
 # down/insufficient say nothing about blocking. ``down`` counts as failing when asking whether
 # the target fails elsewhere too (a server that is down is down everywhere).
-BLOCKED_OUTCOMES: Final = frozenset({"blocked", "impaired"})
-CLEAN_OUTCOMES: Final = frozenset({"ok"})
-FAILING_OUTCOMES: Final = BLOCKED_OUTCOMES | {"down"}
+BLOCKED_OUTCOMES: Final = BLOCKED
+CLEAN_OUTCOMES: Final = CLEAN
+FAILING_OUTCOMES: Final = BLOCKED | {"down"}
 
 ANY_LAYER: Final = "*"
 _SERVICE_PREFIX: Final = "service:"
@@ -59,10 +61,6 @@ _PerAsn = dict[int, list[VerdictPoint]]
 
 def _time(p: VerdictPoint) -> datetime:
     return p.measurement_start_time
-
-
-def _order(p: VerdictPoint) -> tuple[datetime, str]:
-    return (p.measurement_start_time, p.measurement_uid)
 
 
 def _domain_of(target: str) -> str | None:
@@ -95,7 +93,7 @@ class PointsIndex:
             per_cc.setdefault(key.probe_cc, {})[key.probe_asn] = points
             net = (key.probe_cc, key.probe_asn)
             have = latest.get(net)
-            if have is None or _order(points[-1]) > _order(have):
+            if have is None or point_order(points[-1]) > point_order(have):
                 latest[net] = points[-1]
         index.as_names = {net: p.probe_network_name for net, p in latest.items()}
         index.services_of = {d.lower().rstrip("."): frozenset(n.lower() for n in names)
@@ -140,7 +138,7 @@ class PointsIndex:
                     out.setdefault(asn, []).extend(points[lo:hi])
         for asn, points in out.items():
             unique = {p.measurement_uid: p for p in points}
-            out[asn] = sorted(unique.values(), key=_order)
+            out[asn] = sorted(unique.values(), key=point_order)
         return out
 
     def last_time(self, target: str, cc: str) -> datetime | None:
@@ -167,14 +165,14 @@ def services_group_target(names: Iterable[str]) -> str:
 
 def build_points_index(points: Iterable[VerdictPoint],
                        services: Mapping[str, Iterable[str]] | None = None) -> PointsIndex:
-    """Index ``points`` (any order; one pass). ``services`` maps a domain to the names of the
+    """Index ``points`` (any order; a measurement given twice counts once, as in the
+    series). ``services`` maps a domain to the names of the
     services whose endpoint set holds it (e.g. the detection's target map)."""
     index = PointsIndex()
     learned: dict[str, set[str]] = {}
     for domain, names in (services or {}).items():
         learned.setdefault(domain.lower().rstrip("."), set()).update(n.lower() for n in names)
-    latest: dict[tuple[str, int], tuple[datetime, str]] = {}
-    for p in points:
+    for p in ordered_points(points):  # time-ordered: every list is built in order
         targets = []
         if p.domain:
             targets.append(domain_target(p.domain))
@@ -187,14 +185,8 @@ def build_points_index(points: Iterable[VerdictPoint],
         for t in targets:
             index.by_target.setdefault(t, {}).setdefault(p.probe_cc, {}).setdefault(
                 p.probe_asn, []).append(p)
-        net = (p.probe_cc, p.probe_asn)
-        if p.probe_network_name and (net not in latest or _order(p) > latest[net]):
-            latest[net] = _order(p)
-            index.as_names[net] = p.probe_network_name
-    for per_cc in index.by_target.values():
-        for per_asn in per_cc.values():
-            for lst in per_asn.values():
-                lst.sort(key=_order)
+        if p.probe_network_name:
+            index.as_names[(p.probe_cc, p.probe_asn)] = p.probe_network_name
     index.services_of = {d: frozenset(n) for d, n in learned.items()}
     members: dict[str, list[str]] = {}
     for domain, names in sorted(learned.items()):
