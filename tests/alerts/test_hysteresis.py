@@ -145,3 +145,16 @@ def test_evidence_of_the_episode_lists_the_blocked_and_clean_measurements() -> N
     assert ep.evidence == ("uid-ev-29049", "uid-ev-41997", "uid-blocked-29049-1",
                            "uid-blocked-41997-1", "uid-clean-29049-1", "uid-clean-41997-1")
     assert ep.subject == "AZ|service:tiktok"
+
+
+def test_a_story_ends_when_its_last_episode_ends_not_its_latest_started() -> None:
+    state = AlertState()
+    long = incident(end=T0 + 5 * H)
+    short = incident(start=T0 + H, end=T0 + 2 * H)
+    later = incident(start=T0 + 4 * H)  # inside the long one: the same story
+    assert events(state, [long, short, later], 4 * H + 10 * M) == ["opened"]
+    assert len(state.threads) == 1
+    # the latest-started episode ends first: the story is not over until the long one ends
+    later_ended = incident(start=T0 + 4 * H, end=T0 + 4 * H + 30 * M)
+    assert events(state, [long, short, later_ended], 5 * H + 50 * M) == []
+    assert events(state, [long, short, later_ended], 6 * H) == ["closed"]

@@ -61,36 +61,51 @@ def _open_thread(ep: Episode) -> Thread:
                   title=ep.title, payload=ep.payload, evidence=list(ep.evidence))
 
 
-def _assign(state: AlertState, eps: Sequence[Episode], quiet: timedelta
-            ) -> tuple[dict[str, list[Episode]], list[Thread]]:
-    """Episodes of one subject (sorted by start) → thread id → its episodes of this run;
-    and the threads created."""
-    by_id = {i: t for t in state.threads for i in t.ids}
-    latest: dict[str, Thread] = {}
-    for t in state.threads:
-        if t.subject == eps[0].subject and t.kind == eps[0].kind:
-            latest[t.subject] = t  # threads are kept in creation order
-    assigned: dict[str, list[Episode]] = defaultdict(list)
-    created: list[Thread] = []
+class _Index:
+    """The state's threads by episode id and the latest thread per (kind, subject)."""
+
+    def __init__(self, state: AlertState) -> None:
+        self.state = state
+        self.by_id = {i: t for t in state.threads for i in t.ids}
+        # threads are kept in creation order, so the last one of a subject wins
+        self.latest = {(t.kind, t.subject): t for t in state.threads}
+
+    def add(self, thread: Thread) -> None:
+        self.state.threads.append(thread)
+        self.latest[(thread.kind, thread.subject)] = thread
+
+
+def _assign(index: _Index, eps: Sequence[Episode], quiet: timedelta
+            ) -> tuple[list[tuple[Thread, list[Episode]]], set[str]]:
+    """Episodes of one subject (sorted by start) → the threads they belong to with their
+    episodes of this run (older threads first); and the ids of the threads created."""
+    assigned: dict[str, tuple[Thread, list[Episode]]] = {}
+    created: set[str] = set()
     for ep in eps:
-        thread = by_id.get(ep.id)
+        thread = index.by_id.get(ep.id)
         if thread is None:
-            last = latest.get(ep.subject)
+            last = index.latest.get((ep.kind, ep.subject))
             if last is not None and last.status == "open":
                 mine = assigned.get(last.thread)
-                end = mine[-1].end if mine else last.end
+                end = _end(mine[1]) if mine else last.end
                 if end is None or ep.start <= end + quiet:
                     thread = last
             if thread is None:
                 thread = _open_thread(ep)
-                created.append(thread)
-                state.threads.append(thread)
-                latest[ep.subject] = thread
+                created.add(thread.thread)
+                index.add(thread)
             if ep.id not in thread.ids:
                 thread.ids.append(ep.id)
-            by_id[ep.id] = thread
-        assigned[thread.thread].append(ep)
-    return assigned, created
+            index.by_id[ep.id] = thread
+        assigned.setdefault(thread.thread, (thread, []))[1].append(ep)
+    ordered = sorted(assigned.values(), key=lambda tm: (tm[0].thread in created, tm[0].start))
+    return ordered, created
+
+
+def _end(eps: Sequence[Episode]) -> datetime | None:
+    """When the last of ``eps`` ended (None: one is ongoing)."""
+    ends = [e.end for e in eps]
+    return None if any(e is None for e in ends) else max(e for e in ends if e is not None)
 
 
 def _snapshot(thread: Thread) -> Thread:
@@ -109,16 +124,14 @@ def decide(state: AlertState, current: Sequence[Episode], now: datetime,
         subjects[(ep.kind, ep.subject)].append(ep)
     decisions: list[Decision] = []
     touched: set[str] = set()
+    index = _Index(state)
     for key in sorted(subjects):
         eps = sorted(subjects[key], key=lambda e: (e.start, e.id))
-        assigned, created = _assign(state, eps, quiet)
-        new = {t.thread for t in created}
-        threads = [t for t in state.threads if t.thread in assigned]
-        starts = sorted(min(e.start for e in assigned[t.thread]) for t in threads)
-        for thread in threads:
-            mine = assigned[thread.thread]
+        assigned, created = _assign(index, eps, quiet)
+        starts = sorted(min(e.start for e in mine) for _, mine in assigned)
+        for thread, mine in assigned:
             touched.add(thread.thread)
-            decisions += _advance(thread, mine, thread.thread in new, starts, now, quiet)
+            decisions += _advance(thread, mine, thread.thread in created, starts, now, quiet)
     for thread in state.threads:  # open threads whose episodes vanished: close if it held
         if thread.thread not in touched and thread.status == "open" and thread.end is not None \
                 and now - thread.end >= quiet:
@@ -131,14 +144,15 @@ def _advance(thread: Thread, mine: list[Episode], is_new: bool, starts: list[dat
              now: datetime, quiet: timedelta) -> list[Decision]:
     last = max(mine, key=lambda e: (e.start, e.id))
     asns = set().union(*(e.asns for e in mine))
-    thread.end, thread.title, thread.payload = last.end, last.title, last.payload
+    end = _end(mine)
+    thread.end, thread.title, thread.payload = end, last.title, last.payload
     thread.evidence = list(dict.fromkeys(u for e in mine for u in e.evidence))
     out: list[Decision] = []
     if is_new:
         thread.scope, thread.asns = last.scope, sorted(asns)
         out.append(Decision("opened", _snapshot(thread)))
     elif thread.status == "closed":
-        if last.end is not None:
+        if end is not None:
             return out  # still over: the close stands
         thread.status, thread.scope = "open", last.scope
         thread.asns = sorted(set(thread.asns) | asns)
@@ -159,7 +173,6 @@ def _advance(thread: Thread, mine: list[Episode], is_new: bool, starts: list[dat
             out.append(Decision("updated", _snapshot(thread), (), before))
     else:
         thread.pending_scope = thread.pending_since = None
-    end = last.end
     later = any(s > end + quiet for s in starts) if end is not None else False
     if end is not None and (now - end >= quiet or later):
         thread.status = "closed"
