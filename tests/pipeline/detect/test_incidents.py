@@ -478,9 +478,10 @@ def test_a_blip_of_flaky_failures_is_not_an_affected_network() -> None:
 
 
 def test_a_measurement_scored_twice_counts_once_with_its_latest_rules() -> None:
-    points = world(az_tiktok(), TIKTOK, 30)
+    points = world(az_tiktok(), TIKTOK, 40)
     stale = [replace(p, outcome="blocked", layer="tcp", mechanism="tcp.timeout",
-                     rules_version="cs-wc-1") for p in points if p.probe_asn == 28787]
+                     rules_version="cs-wc-1") for p in points
+             if p.probe_asn == 28787 and p.rules_version == "cs-wc-2"]
     index = build_points_index([*stale, *points])
     [inc] = cluster_incidents(changes_of(points), index)
     assert inc.not_affected == (28787, 197830)
