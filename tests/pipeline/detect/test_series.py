@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from censorscope.model.detection import SeriesKey, VerdictPoint
 from censorscope.model.services import Endpoint
-from censorscope.pipeline.detect.series import build_series, targets_of
+from censorscope.pipeline.detect.changepoints import detect_changes
+from censorscope.pipeline.detect.series import build_series, readings, targets_of
 from censorscope.pipeline.detect.targets import TargetMap
 
 T0 = datetime(2022, 9, 14, 12, 0)
@@ -87,3 +88,47 @@ def test_series_do_not_depend_on_input_order_or_duplicates() -> None:
     mixed = pts + [replace(p, rules_version="r0", outcome="ok", layer=None) for p in pts[::5]]
     random.Random(7).shuffle(mixed)
     assert build_series(mixed, tmap) == expect  # r1 wins over r0 for a measurement
+
+
+def test_readings_keep_the_clean_points_that_speak_for_the_series() -> None:
+    tmap = TargetMap([("www.tiktok.com", "tiktok"), ("cdn.tiktok.test", "tiktok")])
+    pts = [vp("a", 0, "www.tiktok.com", test="dns_consistency"),
+           vp("b", 1, "www.tiktok.com", test="tls_sni"),
+           vp("c", 2, "www.tiktok.com"),
+           vp("d", 3, "cdn.tiktok.test"),
+           vp("e", 4, None, service="tiktok", test="service"),
+           vp("f", 5, "www.tiktok.com", "blocked", layer="tls", test="tls_sni")]
+    series = build_series(pts, tmap)
+
+    def read(target: str, layer: str) -> list[tuple[str, int]]:
+        key = SeriesKey("AZ", 29049, target, layer)
+        got, bits = readings(key, series[key])
+        return [(p.measurement_uid, b) for p, b in zip(got, bits, strict=True)]
+
+    # layer-any: not the DNS-only nor the SNI-only clean verdicts
+    assert read("domain:www.tiktok.com", "*") == [("c", 0), ("f", 1)]
+    # the TLS series: the SNI test's clean verdict speaks for TLS
+    assert read("domain:www.tiktok.com", "tls") == [("b", 0), ("c", 0), ("f", 1)]
+    # the service: a never-blocked CDN name says nothing; the service measurement does
+    assert read("service:tiktok", "*") == [("c", 0), ("e", 0), ("f", 1)]
+    assert [p.measurement_uid for p in series[SeriesKey("AZ", 29049, "service:tiktok")]] == [
+        "a", "b", "c", "d", "e", "f"]  # the series keep every point
+
+
+def test_a_service_with_some_domains_blocked_changes_in_the_round_it_switched() -> None:
+    """Lab-like rounds: five TikTok names measured each round, two of them blocked from the
+    fourth round on; the service's onset is the first blocked measurement of that round."""
+    names = [f"n{i}.tiktok.test" for i in range(5)]
+    tmap = TargetMap((n, "tiktok") for n in names)
+    pts = []
+    for rnd in range(8):
+        for i, name in enumerate(names):
+            blocked = rnd >= 3 and i in (1, 3)
+            pts.append(vp(f"r{rnd}-{i}", rnd * 10 + i, name, "blocked" if blocked else "ok",
+                          layer="tls" if blocked else None))
+    key = SeriesKey("AZ", 29049, "service:tiktok")
+    series = build_series(pts, tmap)
+    changes = detect_changes(key, series[key], ordered=True)
+    # the last clean one before it: of a name that gets blocked (n4 never is: not read)
+    assert [(c.kind, c.first_uid, c.last_before_uid) for c in changes] == [
+        ("onset", "r3-1", "r2-3")]

@@ -2,7 +2,9 @@
 
 A series (:mod:`.series`) is read as a binary sequence in ``(time, uid)`` order: 1 when the
 verdict is ``blocked`` or ``impaired``, 0 when ``ok``; ``down`` and ``insufficient`` points are
-skipped (they say nothing about blocking). The detector is in one of two states, *clean* or
+skipped (they say nothing about blocking), and so are clean points that do not speak for the
+series (:func:`~.series.readings`: a DNS-only test's clean verdict in a TLS series, a
+never-blocked CDN name's in its service's series). The detector is in one of two states, *clean* or
 *blocked*, and watches for the outcome of the other state (blocked measurements while clean,
 clean ones while blocked):
 
@@ -64,7 +66,7 @@ from typing import Final
 
 from censorscope.model.detection import ChangeKind, ChangePoint, SeriesKey, VerdictPoint
 
-from .series import BLOCKED, CLEAN, ordered_points
+from .series import BLOCKED, ordered_points, readings
 
 __all__ = ["DETECTOR", "PARAMS", "Change", "Params", "detect_changes", "find_changes"]
 
@@ -276,24 +278,16 @@ def detect_changes(key: SeriesKey, points: Iterable[VerdictPoint], *,
     """The onsets and offsets of blocking in the series ``key`` made of ``points``.
 
     Points are de-duplicated by uid and sorted by ``(time, uid)`` first (``ordered``: they
-    already are, as :func:`~.series.build_series` gives them); only blocked/impaired and ok
-    points count. ``since``: the points before it are warm-up (the baseline) and only changes
-    at or after it are returned. An onset's ``mechanisms``/``endpoints`` are those of the
-    blocked measurements from it to the next change.
+    already are, as :func:`~.series.build_series` gives them); the blocked/impaired points and
+    the clean points that speak for the series count (:func:`~.series.readings`). ``since``:
+    the points before it are warm-up (the baseline) and only changes at or after it are
+    returned. An onset's ``mechanisms``/``endpoints`` are those of the blocked measurements
+    from it to the next change.
     """
-    read: list[VerdictPoint] = []
-    bits: list[int] = []
-    blocked = 0
-    for p in points if ordered else ordered_points(points):
-        if p.outcome in BLOCKED:
-            read.append(p)
-            bits.append(1)
-            blocked += 1
-        elif p.outcome in CLEAN:
-            read.append(p)
-            bits.append(0)
-    if not blocked:
+    series = points if ordered and isinstance(points, list) else ordered_points(points)
+    if not any(p.outcome in BLOCKED for p in series):
         return []  # never blocked: nothing began or ended
+    read, bits = readings(key, series)
     changes = find_changes(bits, params)
     out: list[ChangePoint] = []
     for n, c in enumerate(changes):

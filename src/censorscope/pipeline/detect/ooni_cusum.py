@@ -30,7 +30,7 @@ from typing import Final
 from censorscope.model.detection import ChangePoint, SeriesKey, VerdictPoint
 
 from .changepoints import Change
-from .series import BLOCKED, CLEAN, ordered_points
+from .series import ordered_points, readings
 
 __all__ = ["DETECTOR", "OONI_PARAMS", "OoniParams", "ooni_changes", "ooni_cusum"]
 
@@ -114,9 +114,7 @@ def ooni_changes(times: Sequence[datetime], bits: Sequence[int],
 def ooni_cusum(key: SeriesKey, points: Iterable[VerdictPoint],
                params: OoniParams = OONI_PARAMS) -> list[ChangePoint]:
     """OONI's change points of the series ``key`` made of ``points`` (any order)."""
-    read = [p for p in ordered_points(points)
-            if p.outcome in BLOCKED or p.outcome in CLEAN]
-    bits = [1 if p.outcome in BLOCKED else 0 for p in read]
+    read, bits = readings(key, ordered_points(points))
     changes = ooni_changes([p.measurement_start_time for p in read], bits, params)
     out: list[ChangePoint] = []
     for c in changes:

@@ -14,6 +14,15 @@ series also holds the target's clean (``ok``) points on that network, so that it
 blocking at that layer beginning *and* ending; points blocked at another layer, ``down`` and
 ``insufficient`` ones stay out of it (they say nothing about that layer).
 
+What a series' clean points *say* depends on the series: :func:`readings` gives the 0/1
+sequence detection reads. A clean point of a test that looks at one layer only
+(:data:`SINGLE_LAYER`: ``dns_consistency`` says nothing about TLS) is read only in that
+layer's series; in a service's series, a clean point of one of its domains is read only when
+that domain is blocked somewhere in the series (a CDN name never blocked on this network says
+nothing about whether the service is; the service measurement itself, checking every
+endpoint, always counts). Blocked points always count. The series keep every point (incident
+clustering reads them as the record of what was measured).
+
 Each series is sorted by ``(measurement_start_time, measurement_uid)``, so the same points in
 any order make the same series. A measurement given twice (ingested twice, or scored by two
 rules versions) counts once: the point of the latest ``rules_version`` is kept.
@@ -28,12 +37,16 @@ from censorscope.model.detection import SeriesKey, VerdictPoint, domain_target, 
 
 from .targets import TargetMap
 
-__all__ = ["ANY_LAYER", "BLOCKED", "CLEAN", "build_series", "ordered_points", "point_order",
-           "targets_of"]
+__all__ = ["ANY_LAYER", "BLOCKED", "CLEAN", "SINGLE_LAYER", "build_series", "ordered_points",
+           "point_order", "readings", "targets_of"]
 
 ANY_LAYER: Final = "*"
 BLOCKED: Final = frozenset({"blocked", "impaired"})
 CLEAN: Final = frozenset({"ok"})
+# tests whose clean verdict speaks for one layer only
+SINGLE_LAYER: Final = {"dns_consistency": "dns", "dnscheck": "dns", "tls_sni": "tls",
+                       "throttling": "throttling"}
+_SERVICE: Final = "service:"
 
 
 def point_order(p: VerdictPoint) -> tuple[object, str]:
@@ -112,3 +125,28 @@ def build_series(points: Iterable[VerdictPoint],
         members.extend(clean.get((cc, asn, target), ()))
     out = {**anyl, **layered}
     return {SeriesKey(*key): sorted(out[key], key=point_order) for key in sorted(out)}
+
+
+def readings(key: SeriesKey, points: Iterable[VerdictPoint]) -> tuple[list[VerdictPoint],
+                                                                      list[int]]:
+    """The points of the series ``key`` detection reads, in order, and their bits (1 blocked
+    or impaired, 0 clean); see the module docstring for which clean points are read."""
+    ordered = points if isinstance(points, list) else list(points)
+    service = key.target.startswith(_SERVICE)
+    blocked_domains = ({p.domain for p in ordered if p.outcome in BLOCKED}
+                       if service else set())
+    read: list[VerdictPoint] = []
+    bits: list[int] = []
+    for p in ordered:
+        if p.outcome in BLOCKED:
+            read.append(p)
+            bits.append(1)
+        elif p.outcome in CLEAN:
+            scope = SINGLE_LAYER.get(p.test_name)
+            if scope is not None and scope != key.layer:
+                continue
+            if service and not p.service and p.domain not in blocked_domains:
+                continue
+            read.append(p)
+            bits.append(0)
+    return read, bits
