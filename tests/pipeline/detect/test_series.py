@@ -132,3 +132,6 @@ def test_a_service_with_some_domains_blocked_changes_in_the_round_it_switched() 
     # the last clean one before it: of a name that gets blocked (n4 never is: not read)
     assert [(c.kind, c.first_uid, c.last_before_uid) for c in changes] == [
         ("onset", "r3-1", "r2-3")]
+    # the same when the domain measurements carry the service's name
+    named = [replace(p, service="tiktok") for p in pts]
+    assert detect_changes(key, build_series(named, tmap)[key]) == changes

@@ -19,9 +19,10 @@ sequence detection reads. A clean point of a test that looks at one layer only
 (:data:`SINGLE_LAYER`: ``dns_consistency`` says nothing about TLS) is read only in that
 layer's series; in a service's series, a clean point of one of its domains is read only when
 that domain is blocked somewhere in the series (a CDN name never blocked on this network says
-nothing about whether the service is; the service measurement itself, checking every
-endpoint, always counts). Blocked points always count. The series keep every point (incident
-clustering reads them as the record of what was measured).
+nothing about whether the service is); a measurement of the whole service (a test of
+:data:`WHOLE_SERVICE`, or one without a domain) always counts. Blocked points always count.
+The series keep every point (incident clustering reads them as the record of what was
+measured).
 
 Each series is sorted by ``(measurement_start_time, measurement_uid)``, so the same points in
 any order make the same series. A measurement given twice (ingested twice, or scored by two
@@ -37,8 +38,18 @@ from censorscope.model.detection import SeriesKey, VerdictPoint, domain_target, 
 
 from .targets import TargetMap
 
-__all__ = ["ANY_LAYER", "BLOCKED", "CLEAN", "SINGLE_LAYER", "build_series", "ordered_points",
-           "point_order", "readings", "targets_of"]
+__all__ = [
+    "ANY_LAYER",
+    "BLOCKED",
+    "CLEAN",
+    "SINGLE_LAYER",
+    "WHOLE_SERVICE",
+    "build_series",
+    "ordered_points",
+    "point_order",
+    "readings",
+    "targets_of",
+]
 
 ANY_LAYER: Final = "*"
 BLOCKED: Final = frozenset({"blocked", "impaired"})
@@ -46,6 +57,9 @@ CLEAN: Final = frozenset({"ok"})
 # tests whose clean verdict speaks for one layer only
 SINGLE_LAYER: Final = {"dns_consistency": "dns", "dnscheck": "dns", "tls_sni": "tls",
                        "throttling": "throttling"}
+# tests that measure a service as a whole (every endpoint, or the app's own checks)
+WHOLE_SERVICE: Final = frozenset({"service", "whatsapp", "telegram", "signal",
+                                  "facebook_messenger"})
 _SERVICE: Final = "service:"
 
 
@@ -145,7 +159,8 @@ def readings(key: SeriesKey, points: Iterable[VerdictPoint]) -> tuple[list[Verdi
             scope = SINGLE_LAYER.get(p.test_name)
             if scope is not None and scope != key.layer:
                 continue
-            if service and not p.service and p.domain not in blocked_domains:
+            if service and p.domain and p.test_name not in WHOLE_SERVICE and (
+                    p.domain not in blocked_domains):
                 continue
             read.append(p)
             bits.append(0)
