@@ -154,7 +154,8 @@ def _lasting(run: _Run, index: PointsIndex, params: IncidentParams) -> bool:
     to the latest), making at least ``min_blocked_share`` of them (always, when the index has
     none of its points)."""
     key = run.onset.key
-    points = index.window(key.target, key.probe_cc, run.start, run.end).get(key.probe_asn)
+    points = index.window(key.target, key.probe_cc, run.start, run.end,
+                          key.probe_asn).get(key.probe_asn)
     if not points:
         return True
     blocked = sum(p.weight for p in points

@@ -125,20 +125,27 @@ class PointsIndex:
             ccs.update(self.by_target.get(t, {}))
         return tuple(sorted(ccs))
 
-    def window(self, target: str, cc: str, start: datetime,
-               end: datetime | None) -> dict[int, list[VerdictPoint]]:
-        """The points on ``target`` in ``cc`` with ``start <= time`` (and ``time < end``
-        unless ``end`` is None), per AS, time-ordered, each measurement once."""
-        out: dict[int, list[VerdictPoint]] = {}
+    def window(self, target: str, cc: str, start: datetime, end: datetime | None,
+               asn: int | None = None) -> dict[int, list[VerdictPoint]]:
+        """The points on ``target`` in ``cc`` (on ``asn`` only, when given) with
+        ``start <= time`` (and ``time < end`` unless ``end`` is None), per AS, time-ordered,
+        each measurement once."""
+        parts: dict[int, list[list[VerdictPoint]]] = {}
         for t in self._member_targets(target):
-            for asn, points in self.by_target.get(t, {}).get(cc, {}).items():
+            per_asn = self.by_target.get(t, {}).get(cc, {})
+            nets = per_asn.items() if asn is None else [(asn, per_asn.get(asn, []))]
+            for a, points in nets:
                 lo = bisect_left(points, start, key=_time)
                 hi = len(points) if end is None else bisect_left(points, end, key=_time)
                 if lo < hi:
-                    out.setdefault(asn, []).extend(points[lo:hi])
-        for asn, points in out.items():
-            unique = {p.measurement_uid: p for p in points}
-            out[asn] = sorted(unique.values(), key=point_order)
+                    parts.setdefault(a, []).append(points[lo:hi])
+        out: dict[int, list[VerdictPoint]] = {}
+        for a, lists in parts.items():
+            if len(lists) == 1:  # one sorted list of unique points: nothing to merge
+                out[a] = lists[0]
+            else:
+                unique = {p.measurement_uid: p for lst in lists for p in lst}
+                out[a] = sorted(unique.values(), key=point_order)
         return out
 
     def last_time(self, target: str, cc: str) -> datetime | None:
