@@ -11,13 +11,13 @@ the blocked layer. :func:`cluster_incidents` tells that story once:
    ignored). A run with fewer than ``min_blocked`` blocked measurements of its series
    (``min_blocked_open`` while it is open), or where they make less than
    ``min_blocked_share`` of the series' measurements from onset to offset (or to the latest),
-   is a blip of flaky failures and is dropped. The series of one
-   network are read in tiers — the target's own layer-any series,
-   then other layer-any series (the service's domains), then the layer series — and a run of a
-   later tier whose onset falls within ``episode_gap`` of a run already kept only adds its
-   change points (confidence, and the domain to the endpoints); onset and offset come from the
-   best series that saw the change: with 25 domain series one is likely to hold a flaky failure
-   just before the block, which the service's series, holding all of them, outweighs.
+   is a blip of flaky failures and is dropped. The series of one network are read in tiers —
+   the target's own layer-any series, then other layer-any series (the service's domains),
+   then the layer series — and a run of a later tier whose onset falls within
+   ``episode_gap`` of a run already kept only adds its change points (confidence,
+   mechanisms); onset and offset come from the best series that saw the change: with 25
+   domain series one is likely to hold a flaky failure just before the block, which the
+   service's series, holding all of them, outweighs.
 3. **Episodes.** The runs of every network of the country are swept in time order; a run
    starting within ``episode_gap`` of the end of the episode so far (an open run never ends)
    joins it, else it starts a new episode: a block lifted for longer than the gap and imposed
