@@ -13,6 +13,7 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 from detectkit import T0, measurement, tiktok_case
+from storekit import open_test_store
 
 from censorscope.cli.main import cli
 from censorscope.ingest.detect_cli import (
@@ -129,24 +130,35 @@ def test_rerun_changes_nothing(store: Store, tmp_path: Path) -> None:
     assert {t: store.read_detections(t) for t in before} == before
 
 
-def test_shuffled_and_late_ingest_give_the_same_incidents(tmp_path: Path) -> None:
+def test_shuffled_and_late_ingest_give_the_same_incidents(
+        store: Store, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """The same measurements, all at once into one store, and shuffled — two thirds first
+    (detect runs on them), the rest a day late in three batches — into another of the same
+    engine: the same stored rows."""
+    engine = request.node.callspec.params["store"]
     ms, vs = tiktok_case(ONSETS)
-    live = _url(tmp_path, "live")
-    _fill(live, [(ms, vs)])
-    assert _run("detect", "--store", live).exit_code == 0
-    pairs = list(zip(ms, vs, strict=True))
-    random.Random(7).shuffle(pairs)
-    late = _url(tmp_path, "late")
-    # two thirds arrive first (detect runs on them), the rest a day late, in another order
-    cut = 2 * len(pairs) // 3
-    first = pairs[:cut]
-    _fill(late, [([m for m, _ in first], [v for _, v in first])])
-    assert _run("detect", "--store", late).exit_code == 0
-    rest = pairs[cut:]
-    _fill(late, [([m for m, _ in rest[i::3]], [v for _, v in rest[i::3]]) for i in range(3)])
-    assert _run("detect", "--store", late).exit_code == 0
-    assert _stored(late) == _stored(live)
-    assert _json("incidents", "--store", late) == _json("incidents", "--store", live)
+    live_stores = open_test_store(engine, tmp_path)
+    live = next(live_stores)
+    try:
+        live.write_batch(ms, [], vs)
+        assert _run("detect", "--store", live.url).exit_code == 0
+        pairs = list(zip(ms, vs, strict=True))
+        random.Random(7).shuffle(pairs)
+        cut = 2 * len(pairs) // 3
+        first = pairs[:cut]
+        store.write_batch([m for m, _ in first], [], [v for _, v in first])
+        assert _run("detect", "--store", store.url).exit_code == 0
+        rest = pairs[cut:]
+        for i in range(3):
+            store.write_batch([m for m, _ in rest[i::3]], [], [v for _, v in rest[i::3]])
+        assert _run("detect", "--store", store.url).exit_code == 0
+        tables = ("change_points", "incidents", "outages")
+        assert {t: store.read_detections(t) for t in tables} == {
+            t: live.read_detections(t) for t in tables}
+        assert _json("incidents", "--store", store.url) == _json("incidents", "--store",
+                                                                   live.url)
+    finally:
+        live_stores.close()
 
 
 def test_folding_the_clean_measurements_changes_no_result(tmp_path: Path) -> None:
