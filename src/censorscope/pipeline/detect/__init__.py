@@ -20,12 +20,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from censorscope.model.detection import ChangePoint, Incident, Outage, VerdictPoint
 
-if TYPE_CHECKING:
-    from .targets import TargetMap
+from .changepoints import detect_changes
+from .incidents import cluster_incidents
+from .outages import find_outages
+from .points_index import PointsIndex
+from .series import build_series
+from .targets import TargetMap, bundled_targets
 
 __all__ = ["Detection", "detect"]
 
@@ -51,16 +55,9 @@ def _cp_order(cp: ChangePoint) -> tuple[Any, ...]:
 def detect(points: Iterable[VerdictPoint], *, since: datetime | None = None,
            until: datetime | None = None, targets: TargetMap | None = None) -> Detection:
     """Change points, incidents and outages of ``points``. ``since``/``until`` are the
-    window the points were read from (None: open), ``targets`` the service endpoint sets
-    (default: the bundled ones)."""
-    # imported here: the package's modules import one another through it
-    from .changepoints import detect_changes
-    from .incidents import cluster_incidents
-    from .outages import find_outages
-    from .points_index import PointsIndex
-    from .series import build_series
-    from .targets import bundled_targets
-
+    window the points were read from (None: open): ``until`` is "now" for the outage
+    detector (default: the latest point), ``since`` needs no step (a series begins with its
+    first point). ``targets``: the service endpoint sets (default: the bundled ones)."""
     tmap = bundled_targets() if targets is None else targets
     pts = list(points)
     series = build_series(pts, tmap)
