@@ -487,3 +487,23 @@ def test_a_measurement_scored_twice_counts_once_with_its_latest_rules() -> None:
     assert inc.not_affected == (28787, 197830)
     assert all(p.rules_version != "cs-wc-1"
                for ps in index.window("service:tiktok", "AZ", T0, None).values() for p in ps)
+
+
+def test_a_service_measurement_stored_with_its_input_as_domain_is_no_domain_incident() -> None:
+    services = {d: ["tiktok"] for d in TIKTOK}
+    points = [replace(p, domain="tiktok") if p.test_name == "service" else p
+              for p in world(az_tiktok(), TIKTOK, 40)]
+    changes = changes_of(points, services)
+    assert any(c.key.target == "domain:tiktok" for c in changes)
+    [inc] = cluster_incidents(changes, PointsIndex.from_series(series_of(points, services),
+                                                               services))
+    assert inc.target == "service:tiktok" and "tiktok" not in inc.networks[0].endpoints
+
+
+def test_the_title_says_tls_once_when_the_server_name_is_shown() -> None:
+    points = world([net("AZ", 1, "A", (3, None, ["www.tiktok.com"]))], ["www.tiktok.com"], 8)
+    points = [replace(p, mechanism="tls.timeout") if p.test_name == "service" and
+              p.outcome == "blocked" else p for p in points]
+    [inc] = detect(points)
+    assert set(inc.networks[0].techniques) == {"tls.timeout", SNI}
+    assert inc.title == "TikTok blocked on A (AS1) in AZ (TLS, server name)"

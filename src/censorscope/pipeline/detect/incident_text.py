@@ -64,7 +64,10 @@ def _techniques(networks: Sequence[NetworkImpact]) -> str:
     labels: Counter[str] = Counter()
     for n in networks:
         labels.update({technique_label(t) for t in n.techniques})
-    ranked = sorted(labels.items(), key=lambda kv: (-kv[1], kv[0]))
+    # "TLS" says nothing "TLS, server name" does not (a service test cannot always show SNI)
+    vague = {lb for lb in labels if any(other.startswith(f"{lb}, ") for other in labels)}
+    ranked = sorted(((lb, n) for lb, n in labels.items() if lb not in vague),
+                    key=lambda kv: (-kv[1], kv[0]))
     return "; ".join(label for label, _ in ranked) or "technique unknown"
 
 

@@ -82,13 +82,23 @@ class PointsIndex:
                     services: Mapping[str, Iterable[str]] | None = None) -> PointsIndex:
         """The index over series already built (``series.build_series``: time-ordered, one
         point per measurement, a service's series holding its domains' points): its
-        layer-any series are the index's lists, no point is read again. ``services`` is the
-        target map the series were built with (domain -> service names)."""
+        layer-any series are the index's lists. ``services`` is the target map the series were
+        built with (domain -> service names); a point of a service's series that carries the
+        service and a domain adds that domain to it (a ``service`` measurement whose stored
+        domain is its input, ``tiktok``, must not make an incident of ``domain:tiktok``)."""
         index = cls()
         latest: dict[tuple[str, int], VerdictPoint] = {}
+        learned: dict[str, set[str]] = {}
+        for domain, names in (services or {}).items():
+            learned.setdefault(domain.lower().rstrip("."), set()).update(n.lower() for n in names)
         for key, points in series.items():
             if key.layer != ANY_LAYER or not points:
                 continue
+            if key.target.startswith(_SERVICE_PREFIX):  # what a service measurement names
+                for p in points:
+                    if p.service and p.domain:
+                        learned.setdefault(p.domain.lower().rstrip("."), set()).add(
+                            p.service.lower())
             per_cc = index.by_target.setdefault(key.target, {})
             per_cc.setdefault(key.probe_cc, {})[key.probe_asn] = points
             net = (key.probe_cc, key.probe_asn)
@@ -96,8 +106,7 @@ class PointsIndex:
             if have is None or point_order(points[-1]) > point_order(have):
                 latest[net] = points[-1]
         index.as_names = {net: p.probe_network_name for net, p in latest.items()}
-        index.services_of = {d.lower().rstrip("."): frozenset(n.lower() for n in names)
-                             for d, names in (services or {}).items()}
+        index.services_of = {d: frozenset(n) for d, n in learned.items()}
         return index
 
     def services_of_domain(self, domain: str) -> frozenset[str]:
