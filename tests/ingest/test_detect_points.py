@@ -30,7 +30,7 @@ def _service_rows(uid: str) -> list[object]:
 
 
 def test_points_from_rows(store: Store) -> None:
-    ms = [measurement("svc", T0, test_name="service", domain=None, input_="TikTok"),
+    ms = [measurement("svc", T0, test_name="service", domain="tiktok", input_="TikTok"),
           measurement("web", T0 + timedelta(minutes=1)),
           measurement("tg", T0 + timedelta(minutes=2), test_name="telegram", domain=None,
                       input_=None),

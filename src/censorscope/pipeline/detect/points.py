@@ -43,13 +43,15 @@ def base_point(uid: str, start: datetime, cc: str, asn: int, network: str | None
     """The point of one stored measurement and its latest verdict (arguments in the order
     of the store's ``PointRow``), before its observation rows are read."""
     service = service_of(test_name, input_)
+    if test_name == "service":  # its stored domain is its input, a service name: no domain
+        domain = None
     blocking = outcome in _BLOCKING
     return VerdictPoint(
         measurement_uid=uid, measurement_start_time=start, probe_cc=cc, probe_asn=asn,
         probe_network_name=network or "", test_name=test_name, input=input_, domain=domain,
         outcome=outcome, layer=layer, mechanism=mechanism, rules_version=rules_version,
         service=service,
-        endpoints=(domain,) if blocking and domain and test_name != "service" else (),
+        endpoints=(domain,) if blocking and domain else (),
         control_ok=False if control_ok is None and outcome == "down" else control_ok,
         weight=weight)
 
