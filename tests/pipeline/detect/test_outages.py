@@ -151,6 +151,28 @@ def test_blocked_apps_without_control_are_no_shutdown() -> None:
     assert find_outages(points) == []
 
 
+def test_name_triggered_blocking_before_a_shutdown_does_not_start_it() -> None:
+    # az-2020-war: in the hours before the networks went dark the probe measured only the
+    # blocked services (TLS reset on the name, control unknown): a working path, so the
+    # shutdown starts with the first measurement that the dark network explains
+    blocked_from = SHUT_FROM - timedelta(hours=6)
+
+    def war(t: datetime, domain: str) -> Verdict:
+        if blocked_from <= t < SHUT_FROM:
+            return ("blocked", "tls", "tls.reset.sni", None)
+        outcome, layer, mechanism, ctrl = shutdown(t, domain)
+        return (outcome, layer, mechanism, None if ctrl is False else ctrl)
+    points = list(stream(28787, hours=21 * 24, rate=daily_rate(12), verdict=war))
+    [o] = find_outages(points)
+    assert o.kind == "shutdown"
+    dark = min(p.measurement_start_time for p in points
+               if SHUT_FROM <= p.measurement_start_time < SHUT_TO)
+    assert o.start == dark
+    # and hours of nothing but name-triggered failures alone are no shutdown at all
+    only_blocked = [p for p in points if p.measurement_start_time < SHUT_FROM]
+    assert find_outages(only_blocked) == []
+
+
 def test_shutdown_of_every_network_is_also_the_countrys() -> None:
     hours = 21 * 24
     points = [*stream(28787, hours=hours, rate=daily_rate(12), verdict=shutdown),

@@ -4,7 +4,9 @@ One pass over the points groups them per (country, AS, bucket); a :class:`Bucket
 holds a bucket's measurements (kept, for evidence and refining start/end), how many worked
 (``ok``, or ``impaired``: it got through, slowly), failed (``blocked``, ``down``,
 ``insufficient``), were blocked, were throttled (``impaired`` at the ``throttling`` layer),
-and how many said whether the control was reachable and how many reached it; per target (a
+and how many said whether the control was reachable and how many reached it, and how many
+failed in a way that proves the path works (``answered``: a censor acted on the name or the
+content — :func:`proves_path`), which a shutdown cannot explain; per target (a
 service, else a domain, else the test) the same counts, computed when asked. Buckets are
 numbered from Monday 1970-01-05 00:00 UTC, so bucket ``b`` of a size that divides a day sits
 at hour-of-week ``b % buckets_per_week``. Naive times are UTC.
@@ -30,6 +32,7 @@ __all__ = [
     "is_throttled",
     "naive_utc",
     "order",
+    "proves_path",
     "target_of",
 ]
 
@@ -80,12 +83,26 @@ def is_throttled(p: VerdictPoint) -> bool:
     return p.outcome == "impaired" and p.layer == "throttling"
 
 
+# blocking whose mechanism needs a working path: something answered for the name or content
+_ANSWERED: Final = frozenset({"dns.nxdomain", "dns.refused", "http.blockpage", "http.diff",
+                              "tls.mitm", "tls.cert"})
+
+
+def proves_path(p: VerdictPoint) -> bool:
+    """Did ``p`` fail in a way only a working network produces (a name-triggered TLS failure,
+    an injected or refused DNS answer, a blockpage)? Such failures are blocking, never a
+    shutdown."""
+    m = p.mechanism
+    return m is not None and (m.endswith(".sni") or m.startswith("dns.injection")
+                              or m in _ANSWERED)
+
+
 class BucketCounts:
     """The measurements of one bucket of one network and their counts (per target on
     demand: :attr:`targets`)."""
 
-    __slots__ = ("_targets", "blocked", "ctrl_known", "ctrl_ok", "failed", "n", "points",
-                 "throttled", "work")
+    __slots__ = ("_targets", "answered", "blocked", "ctrl_known", "ctrl_ok", "failed", "n",
+                 "points", "throttled", "work")
 
     def __init__(self, points: list[VerdictPoint]) -> None:
         self.points = points
@@ -97,6 +114,7 @@ class BucketCounts:
         self.work = outcomes["ok"] + outcomes["impaired"]
         self.blocked = outcomes["blocked"]
         self.failed = sum(outcomes[o] for o in _FAILED)
+        self.answered = sum(p.weight for p in points if proves_path(p)) if self.blocked else 0
         self.throttled = sum(map(is_throttled, points)) if outcomes["impaired"] else 0
         self.ctrl_known = control[True] + control[False]
         self.ctrl_ok = control[True]

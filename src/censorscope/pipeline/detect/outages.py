@@ -49,6 +49,7 @@ from .outage_buckets import (
     is_throttled,
     naive_utc,
     order,
+    proves_path,
 )
 from .volume import TIER_WEIGHT, BaselineParams, VolumeHistory, estimate_noise, poisson_cdf
 
@@ -152,7 +153,7 @@ def _classify(c: BucketCounts | None, lam: float | None, p: OutageParams) -> _St
     n = c.n if c else 0
     if c and n:
         ctrl = c.ctrl_ok / c.ctrl_known if c.ctrl_known else None
-        if c.failed >= p.shutdown_fail_share * n and (
+        if c.failed - c.answered >= p.shutdown_fail_share * n and (
                 ctrl is None or ctrl <= p.shutdown_control_share):
             return "shutdown"
     if lam is not None and lam > 0 and n < p.offline_ratio * lam:
@@ -400,7 +401,8 @@ def _silence_end(ctx: _Context, run: _Run) -> tuple[datetime, VerdictPoint | Non
 
 
 def _is_failed(pt: VerdictPoint) -> bool:
-    return pt.outcome in ("blocked", "down", "insufficient")
+    """A failure a shutdown explains (not one that proves the path works)."""
+    return pt.outcome in ("blocked", "down", "insufficient") and not proves_path(pt)
 
 
 def _shutdown(ctx: _Context, run: _Run, ongoing: bool) -> Outage | None:
