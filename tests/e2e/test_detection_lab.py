@@ -291,10 +291,6 @@ def test_az_2020_war_shutdown_is_an_outage_not_blocked_sites(
     assert not [i for i in az for n in i["networks"] if set(n["endpoints"]) & set(WAR_OPEN)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "detect.outages (cs-outages-1) dates a shutdown from the hour before it in which only "
-    "blocked targets were measured (the throttling step's two blocked names, control unknown): "
-    "the outage starts in the throttled phase, ~30 h (case time) before the network went dark"))
 def test_az_2020_war_shutdown_is_dated_to_its_phase(az_war: tuple[Rounds, StoreRun]) -> None:
     """Each shutdown starts when the network went dark: at or after the phase's date, by the
     first round measured in it (not at the blocked measurements before it)."""

@@ -173,6 +173,17 @@ def test_name_triggered_blocking_before_a_shutdown_does_not_start_it() -> None:
     assert find_outages(only_blocked) == []
 
 
+def test_refused_connections_prove_the_network_works() -> None:
+    # a DNS lie pointing at a host that refuses the connection: something answered, so hours
+    # of nothing but refusals (control unknown) are blocking, not a shutdown
+    def refused(t: datetime, _domain: str) -> Verdict:
+        if SHUT_FROM <= t < SHUT_TO:
+            return ("blocked", "tcp", "tcp.refused", None)
+        return ("ok", None, None, None)
+    points = list(stream(28787, hours=21 * 24, rate=daily_rate(12), verdict=refused))
+    assert find_outages(points) == []
+
+
 def test_shutdown_of_every_network_is_also_the_countrys() -> None:
     hours = 21 * 24
     points = [*stream(28787, hours=hours, rate=daily_rate(12), verdict=shutdown),

@@ -83,15 +83,18 @@ def is_throttled(p: VerdictPoint) -> bool:
     return p.outcome == "impaired" and p.layer == "throttling"
 
 
-# blocking whose mechanism needs a working path: something answered for the name or content
+# blocking whose mechanism needs a working path: something answered for the name or the
+# content, or a peer (or a middlebox posing as one) refused, reset or closed the connection; a
+# network that is cut off answers nothing (timeouts, unreachable)
 _ANSWERED: Final = frozenset({"dns.nxdomain", "dns.refused", "http.blockpage", "http.diff",
-                              "tls.mitm", "tls.cert"})
+                              "tls.mitm", "tls.cert", "tcp.refused", "tcp.reset", "tls.reset",
+                              "tls.eof", "http.reset", "http.eof"})
 
 
 def proves_path(p: VerdictPoint) -> bool:
     """Did ``p`` fail in a way only a working network produces (a name-triggered TLS failure,
-    an injected or refused DNS answer, a blockpage)? Such failures are blocking, never a
-    shutdown."""
+    an injected or refused DNS answer, a blockpage, a refused or reset connection)? Such
+    failures are blocking, never a shutdown."""
     m = p.mechanism
     return m is not None and (m.endswith(".sni") or m.startswith("dns.injection")
                               or m in _ANSWERED)

@@ -401,7 +401,7 @@ def _silence_end(ctx: _Context, run: _Run) -> tuple[datetime, VerdictPoint | Non
 
 
 def _is_failed(pt: VerdictPoint) -> bool:
-    """A failure a shutdown explains (not one that proves the path works)."""
+    """A failure a shutdown explains (not one that proves the path works: ``proves_path``)."""
     return pt.outcome in ("blocked", "down", "insufficient") and not proves_path(pt)
 
 
