@@ -2,8 +2,10 @@
 
 ``envelope`` wraps test keys with the probe's facts (``ProbeMetadata``), the report, the times
 and OONI-style annotations (``probe_annotations``); ``measured`` runs a measurer's coroutine of
-test keys and wraps what it returns, with its start time and runtime. Web Connectivity's
-``envelope.build_measurement`` and every other experiment build their measurements here.
+test keys and wraps what it returns, with its start time and runtime; :class:`TargetMeasurer`
+is the ``run`` of every measurer of one target per measurement (its subclass writes
+``measure``). Web Connectivity's ``envelope.build_measurement`` and every other experiment
+build their measurements here.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import platform
 import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from censorscope import __version__
 from censorscope.experiments.interface import ProbeMetadata
 from censorscope.model.measurement import make_measurement
 
-__all__ = ["envelope", "measured", "probe_annotations"]
+__all__ = ["TargetMeasurer", "envelope", "measured", "probe_annotations"]
 
 _GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "armv7l": "arm"}
 
@@ -95,3 +97,35 @@ async def measured(
                     test_keys=keys, probe=probe, report_id=report_id,
                     measurement_start_time=start, test_start_time=test_start_time,
                     test_runtime=time.monotonic() - t0, control_url=control_url)
+
+
+class TargetMeasurer:
+    """The ``Measurer`` of an experiment with one target per measurement: a subclass sets
+    ``test_name``/``test_version`` and writes ``measure(target)`` (the test keys of the
+    normalised target); ``control_url`` names the test helper it used, if any."""
+
+    test_name: ClassVar[str]
+    test_version: ClassVar[str]
+
+    async def measure(self, target: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def control_url(self) -> str | None:
+        return None
+
+    async def run(
+        self,
+        input: str | None,
+        url: str | None,
+        *,
+        probe: ProbeMetadata,
+        report_id: str,
+        test_start_time: datetime,
+    ) -> dict[str, Any]:
+        """A complete measurement of the target ``url`` (the normalised ``input``)."""
+        if input is None or url is None:
+            raise ValueError(f"{self.test_name} measures a target: input and url are required")
+        return await measured(self.measure(url), test_name=self.test_name,
+                              test_version=self.test_version, input=input, probe=probe,
+                              report_id=report_id, test_start_time=test_start_time,
+                              control_url=self.control_url())

@@ -13,11 +13,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from datetime import datetime
 from typing import Any
 
-from censorscope.experiments.envelope import measured
-from censorscope.experiments.interface import ProbeMetadata
+from censorscope.experiments.envelope import TargetMeasurer
 from censorscope.experiments.web_connectivity.measurer import annotate_answers
 from censorscope.experiments.web_connectivity.options import WebConnectivityOptions
 from censorscope.net.dns import LateListeners
@@ -38,12 +36,18 @@ TEST_NAME = "dns_consistency"
 TEST_VERSION = "0.1.0"
 
 
-class DNSConsistencyMeasurer:
+class DNSConsistencyMeasurer(TargetMeasurer):
     """Measures domains; one instance serves a run (it reads the system's nameserver once)."""
+
+    test_name = TEST_NAME
+    test_version = TEST_VERSION
 
     def __init__(self, options: DNSConsistencyOptions) -> None:
         self.options = options
         self._nameserver = options.system_resolver
+
+    def control_url(self) -> str | None:
+        return self.options.control_url
 
     def _udp_servers(self) -> list[tuple[str, str]]:
         if self._nameserver is None:
@@ -117,20 +121,3 @@ class DNSConsistencyMeasurer:
             **records.to_dict(),
         }
 
-    async def run(
-        self,
-        input: str | None,
-        url: str | None,
-        *,
-        probe: ProbeMetadata,
-        report_id: str,
-        test_start_time: datetime,
-    ) -> dict[str, Any]:
-        """A complete measurement of the domain ``url`` (the normalised target), recorded as
-        ``input``."""
-        if input is None or url is None:
-            raise ValueError("dns_consistency measures a domain: input and url are required")
-        return await measured(self.measure(url), test_name=TEST_NAME,
-                              test_version=TEST_VERSION, input=input, probe=probe,
-                              report_id=report_id, test_start_time=test_start_time,
-                              control_url=self.options.control_url)

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 from typing import Any
 
-from censorscope.experiments.envelope import measured
-from censorscope.experiments.interface import ProbeMetadata
+from censorscope.experiments.envelope import TargetMeasurer
 from censorscope.trace.trace import Trace
 
 from .check import EndpointResult, measure_endpoint
@@ -24,8 +22,11 @@ TEST_NAME = "service"
 TEST_VERSION = "0.1.0"
 
 
-class ServiceMeasurer:
+class ServiceMeasurer(TargetMeasurer):
     """Measures named services; one instance serves a whole run."""
+
+    test_name = TEST_NAME
+    test_version = TEST_VERSION
 
     def __init__(self, options: ServiceOptions) -> None:
         self.options = options
@@ -63,18 +64,3 @@ class ServiceMeasurer:
             **keys,
         }
 
-    async def run(
-        self,
-        input: str | None,
-        url: str | None,
-        *,
-        probe: ProbeMetadata,
-        report_id: str,
-        test_start_time: datetime,
-    ) -> dict[str, Any]:
-        """A complete measurement of the service ``url`` (the normalised ``input``)."""
-        if input is None or url is None:
-            raise ValueError("service measures a named service: input and url are required")
-        return await measured(self.measure(url), test_name=TEST_NAME,
-                              test_version=TEST_VERSION, input=input, probe=probe,
-                              report_id=report_id, test_start_time=test_start_time)

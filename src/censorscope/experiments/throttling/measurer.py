@@ -11,11 +11,9 @@ name and version.
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
-from censorscope.experiments.envelope import measured
-from censorscope.experiments.interface import ProbeMetadata
+from censorscope.experiments.envelope import TargetMeasurer
 from censorscope.model.throughput import judge
 
 from .download import download
@@ -28,8 +26,11 @@ TEST_NAME = "throttling"
 TEST_VERSION = "0.1.0"
 
 
-class ThrottlingMeasurer:
+class ThrottlingMeasurer(TargetMeasurer):
     """Measures one URL per call (the ``Measurer`` protocol)."""
+
+    test_name = TEST_NAME
+    test_version = TEST_VERSION
 
     def __init__(self, options: ThrottlingOptions) -> None:
         self.options = options
@@ -47,19 +48,3 @@ class ThrottlingMeasurer:
                           rate_of(control, opts) if control is not None else None)
         return build_test_keys(target, control, judgement, opts)
 
-    async def run(
-        self,
-        input: str | None,
-        url: str | None,
-        *,
-        probe: ProbeMetadata,
-        report_id: str,
-        test_start_time: datetime,
-    ) -> dict[str, Any]:
-        """A complete measurement (envelope + test keys) of ``url``, recorded as ``input``."""
-
-        if input is None or url is None:
-            raise ValueError("throttling measures a URL: input and url are required")
-        return await measured(self.measure(url), test_name=TEST_NAME,
-                              test_version=TEST_VERSION, input=input, probe=probe,
-                              report_id=report_id, test_start_time=test_start_time)

@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 from typing import Any
 
-from censorscope.experiments.envelope import measured
-from censorscope.experiments.interface import ProbeMetadata
+from censorscope.experiments.envelope import TargetMeasurer
 from censorscope.model import failures as F
 from censorscope.model.ipinfo import is_loopback
 from censorscope.model.tls_sni import Role, decide, summary_verdict
@@ -49,8 +47,11 @@ _FIRST_ATTEMPT_TID = 3
 _ORDER: tuple[Role, ...] = ("control", "no_sni", "target")
 
 
-class TLSSNIMeasurer:
+class TLSSNIMeasurer(TargetMeasurer):
     """Measures targets with the SNI A/B test; one instance serves a whole run."""
+
+    test_name = TEST_NAME
+    test_version = TEST_VERSION
 
     def __init__(self, options: TLSSNIOptions) -> None:
         self.options = options
@@ -162,18 +163,3 @@ class TLSSNIMeasurer:
             "failure": (dns_failure or F.DNS_NO_ANSWER) if not results else None,
         }
 
-    async def run(
-        self,
-        input: str | None,
-        url: str | None,
-        *,
-        probe: ProbeMetadata,
-        report_id: str,
-        test_start_time: datetime,
-    ) -> dict[str, Any]:
-        """A complete measurement of the target ``url`` (the normalised ``input``)."""
-        if input is None or url is None:
-            raise ValueError("tls_sni measures a target: input and url are required")
-        return await measured(self.measure(url), test_name=TEST_NAME,
-                              test_version=TEST_VERSION, input=input, probe=probe,
-                              report_id=report_id, test_start_time=test_start_time)
