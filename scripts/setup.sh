@@ -3,7 +3,8 @@
 # the kernel tools the lab uses, then a virtualenv in .venv with the package and its test tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-APT_PACKAGES=(iptables nftables dnsutils iputils-ping libnetfilter-queue-dev procps psmisc curl openssl)
+APT_PACKAGES=(iptables nftables dnsutils iputils-ping libnetfilter-queue-dev procps psmisc curl openssl
+              chromium chromium-driver)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -1,0 +1,1 @@
+"""cost: what a disruption costs (see cost/__init__ docstring once written)."""
