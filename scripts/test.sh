@@ -9,4 +9,5 @@ bash scripts/clickhouse.sh start /var/tmp/censorscope-clickhouse --shards 2 --po
 .venv/bin/mypy
 # The layers (the contracts in pyproject.toml: [tool.importlinter]).
 .venv/bin/lint-imports --no-cache
-exec .venv/bin/pytest -n auto -p no:cacheprovider "$@"
+# --dist loadgroup: the tests of one lab replay (tests/e2e/conftest.py) share a worker.
+exec .venv/bin/pytest -n auto --dist loadgroup -p no:cacheprovider "$@"

@@ -20,29 +20,23 @@ under test.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from censorscope.lab import scenarios
 from censorscope.lab.schema import Scenario
-from tests.e2e.labkit import lab_running, requires_root
-from tests.e2e.roundkit import Rounds, Step, StoreRun, ingest_and_detect, run_rounds
+from tests.e2e.labkit import requires_root
+from tests.e2e.roundkit import Rounds, StoreRun
+from tests.e2e.seedcases import (
+    AZ_ONSET_PHASE,
+    AZ_PHASES,
+    ROUNDS,
+    WAR_OPEN,
+)
 
 pytestmark = [requires_root, pytest.mark.lab, pytest.mark.slow]
 
-ROUNDS = 2
-
-
-def _replay(name: str, phases: list[str], steps: list[Step],
-            tmp: Path) -> tuple[Rounds, StoreRun]:
-    """The case's lab through ``phases``, ``ROUNDS`` rounds each from every ISP, then the
-    store and detection."""
-    with lab_running(name, phases[0]) as (lab, state):
-        rounds = run_rounds(lab, state, phases, steps, tmp, rounds=ROUNDS)
-        (tmp / "asn.tsv").write_bytes(Path(state.asn_table).read_bytes())
-    return rounds, ingest_and_detect(rounds.files, tmp / "asn.tsv", tmp / "s.duckdb")
 
 
 def _t(text: str) -> datetime:
@@ -60,16 +54,6 @@ def _about(incident: dict[str, Any], word: str) -> bool:
 
 
 # --------------------------------------------------------------------- az-2022-tiktok
-AZ_PHASES = ["before", "blocked-delta", "blocked-delta-kinetic", "blocked-all"]
-AZ_ONSET_PHASE = {"delta": "blocked-delta", "connect": "blocked-delta-kinetic",
-                  "azercell": "blocked-all"}
-AZ_STEPS = [
-    Step("service", ("tiktok",), ("--parallel", "8")),
-    Step("web_connectivity", ("https://www.tiktok.com/", "https://p16-sign-sg.tiktokcdn.com/",
-                              "https://www.example.org/"), ("--parallel", "3")),
-]
-
-
 def _onset_within_first_round(rounds: Rounds, phase: str, isp: str, onset: datetime) -> None:
     """The onset is the time of one of the ISP's measurements in the phase's first round, at
     or after the phase began (by the case's date), and after every measurement before it."""
@@ -79,11 +63,6 @@ def _onset_within_first_round(rounds: Rounds, phase: str, isp: str, onset: datet
     assert starts.replace(tzinfo=None) <= onset <= max(first), (phase, isp, onset, first)
     previous = AZ_PHASES[AZ_PHASES.index(phase) - 1]
     assert onset > max(rounds.times(previous, ROUNDS - 1, isp))
-
-
-@pytest.fixture(scope="module")
-def az_tiktok(tmp_path_factory: pytest.TempPathFactory) -> tuple[Rounds, StoreRun]:
-    return _replay("az-2022-tiktok", AZ_PHASES, AZ_STEPS, tmp_path_factory.mktemp("az"))
 
 
 def _service_incident(run: StoreRun, cc: str, service: str) -> dict[str, Any]:
@@ -152,17 +131,7 @@ def test_az_2022_tiktok_is_exactly_one_incident(az_tiktok: tuple[Rounds, StoreRu
 
 
 # --------------------------------------------------------------------- am-2022-tiktok
-AM_PHASES = ["before", "blocked-ucom", "blocked"]
-AM_STEPS = [
-    Step("service", ("tiktok",), ("--parallel", "8")),
-    Step("web_connectivity", ("https://www.tiktok.com/", "https://www.example.org/"),
-         ("--parallel", "2")),
-]
 
-
-@pytest.fixture(scope="module")
-def am_tiktok(tmp_path_factory: pytest.TempPathFactory) -> tuple[Rounds, StoreRun]:
-    return _replay("am-2022-tiktok", AM_PHASES, AM_STEPS, tmp_path_factory.mktemp("am"))
 
 
 def test_am_2022_tiktok_nxdomain_on_ucom_dns_lie_and_tls_on_mts(
@@ -200,20 +169,6 @@ def test_am_2022_tiktok_is_exactly_one_incident(am_tiktok: tuple[Rounds, StoreRu
 
 
 # --------------------------------------------------------------------- az-2020-war
-WAR_PHASES = ["before", "blocked", "throttled", "shutdown"]
-WAR_SERVICES = ("www.facebook.com", "www.youtube.com", "www.instagram.com", "www.whatsapp.com")
-WAR_OPEN = ("www.google.com", "www.example.org")  # on the services' addresses, never blocked
-WAR_STEPS = [
-    Step("web_connectivity", tuple(f"https://{h}/" for h in WAR_SERVICES + WAR_OPEN),
-         ("--parallel", "6")),
-    # throughput of two throttled names (the control: an unthrottled name of the lab)
-    Step("throttling", ("https://www.youtube.com/download/524288",
-                        "https://www.facebook.com/download/524288"),
-         ("--option", "throttling.control_url=https://www.google.com/", "--parallel", "2",
-          "--tls-timeout", "10", "--http-timeout", "10")),
-]
-
-
 def _phase_window(sc: Scenario, rounds: Rounds, phase: str,
                   isp: str) -> tuple[datetime, datetime]:
     """When a change in ``phase`` may be dated on ``isp``: from the phase's date to the last
@@ -221,11 +176,6 @@ def _phase_window(sc: Scenario, rounds: Rounds, phase: str,
     starts = sc.phases[phase].starts_at
     assert starts is not None
     return starts.replace(tzinfo=None), max(rounds.times(phase, 0, isp))
-
-
-@pytest.fixture(scope="module")
-def az_war(tmp_path_factory: pytest.TempPathFactory) -> tuple[Rounds, StoreRun]:
-    return _replay("az-2020-war", WAR_PHASES, WAR_STEPS, tmp_path_factory.mktemp("war"))
 
 
 def _war() -> tuple[Scenario, dict[str, int], set[str], set[str]]:
