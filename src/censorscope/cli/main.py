@@ -58,6 +58,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "censorscope.ingest.detect_cli", "outages",
         "List the detected outages: probes offline, shutdown, blocking, slow.",
     ),
+    "cost": (
+        "censorscope.cost.cli", "cost",
+        "What a disruption costs: low/central/high with every input and step.",
+    ),
 }
 
 
