@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 __all__ = ["FormulaError", "check_trace", "evaluate"]
@@ -66,7 +66,7 @@ def _eval(node: ast.AST, names: Mapping[str, float], formula: str) -> Any:
     raise FormulaError(f"{formula!r}: {ast.dump(node)[:60]} is not allowed in a formula")
 
 
-def check_trace(inputs: Mapping[str, Mapping[str, Any]], trace: list[Mapping[str, Any]],
+def check_trace(inputs: Mapping[str, Mapping[str, Any]], trace: Sequence[Mapping[str, Any]],
                 rel_tol: float = 1e-9) -> list[str]:
     """The steps whose recorded value differs from their formula's (empty: all agree).
 
