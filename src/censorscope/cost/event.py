@@ -97,6 +97,8 @@ def estimate_for_event(store: Store, event: dict[str, Any], *, until: datetime |
     else:
         return None
     cc = str(event["cc"]).upper()
+    table = economy_table()
+    table.iso3(cc)  # an unknown country fails first, whatever the store holds
     start = _time(str(event["start"]))
     if event.get("end"):
         end, end_how = _time(str(event["end"])), "its end"
@@ -123,7 +125,6 @@ def estimate_for_event(store: Store, event: dict[str, Any], *, until: datetime |
     window = f"{start.isoformat()}Z – {end.isoformat()}Z"
     nets = ", ".join(f"AS{a}" for a in asns)
     year = start.year
-    table = economy_table()
     year_how = f"the start year of {what}"
     if year not in table.years(cc):
         year = table.latest_year(cc, not_after=start.year)
