@@ -29,8 +29,13 @@ def default_url() -> str:
     return os.environ.get("CENSORSCOPE_STORE") or DEFAULT_URL
 
 
-def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
-    """Open the store at ``url`` (default: ``default_url()``), migrated unless told not to."""
+def open_store(url: str | None = None, *, migrate: bool = True,
+               read_only: bool = False) -> Store:
+    """Open the store at ``url`` (default: ``default_url()``), migrated unless told not to.
+
+    ``read_only`` (readers such as the API) never migrates; a DuckDB file is then opened
+    read-only, so several reader processes can share it (and no writer can open it meanwhile).
+    """
     url = url or default_url()
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -48,7 +53,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
             path = url
         if not path:
             raise ValueError(f"no DuckDB file in store URL {url!r}")
-        store = DuckDBStore(path, url=url)
+        store = DuckDBStore(path, url=url, read_only=read_only)
     elif scheme in ("clickhouse", "clickhouse+cluster"):
         from .clickhouse_store import ClickHouseStore
 
@@ -67,7 +72,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     else:
         raise ValueError(f"unknown store URL scheme in {url!r} (duckdb:, clickhouse:, "
                          "clickhouse+cluster:)")
-    if migrate:
+    if migrate and not read_only:
         try:
             store.migrate()
         except BaseException:

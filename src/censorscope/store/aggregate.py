@@ -1,13 +1,13 @@
-"""The MAT aggregation as one SQL text for both engines (they differ only in the day
-expression, the table reference and the placeholder style)."""
+"""The MAT aggregation as one SQL text for both engines (they differ only in the time bucket
+expressions, the table reference and the placeholder style)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from .base import check_group_by
+from .base import TIME_KEYS, check_group_by
 
 # the MAT's classes (ooni-backend §3.3); booleans are BOOLEAN on DuckDB, UInt8 on ClickHouse,
 # and ``AND``/``NOT`` work on both
@@ -29,7 +29,7 @@ def aggregate_sql(
     group_by: Sequence[str],
     *,
     table: str,
-    day_expr: str,
+    time_exprs: Mapping[str, str],
     placeholder: Callable[[Any], str],
     since: datetime | date | None,
     until: datetime | date | None,
@@ -37,17 +37,20 @@ def aggregate_sql(
     probe_asn: Sequence[int] | None,
     test_name: Sequence[str] | None,
     domain: Sequence[str] | None,
+    input: Sequence[str] | None = None,
 ) -> tuple[str, list[str]]:
-    """(SQL, key names). ``placeholder(value)`` registers a parameter, returns its marker."""
+    """(SQL, key names). ``time_exprs`` spells each of ``TIME_KEYS`` (hour … year) over
+    measurement_start_time in the engine's SQL; ``placeholder(value)`` registers a parameter,
+    returns its marker."""
     keys = check_group_by(group_by)
-    selects = [f"{day_expr} AS day" if k == "day" else k for k in keys]
+    selects = [f"{time_exprs[k]} AS {k}" if k in TIME_KEYS else k for k in keys]
     where: list[str] = []
     if since is not None:
         where.append(f"measurement_start_time >= {placeholder(_as_datetime(since))}")
     if until is not None:
         where.append(f"measurement_start_time < {placeholder(_as_datetime(until))}")
     for column, values in (("probe_cc", probe_cc), ("probe_asn", probe_asn),
-                           ("test_name", test_name), ("domain", domain)):
+                           ("test_name", test_name), ("domain", domain), ("input", input)):
         if values is not None:
             items = list(values)
             if not items:

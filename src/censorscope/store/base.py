@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -19,15 +19,20 @@ from censorscope.model.rows import MeasurementRow, ObservationRow, VerdictRow
 
 from .detections import DetectionWindow
 from .points import FoldSpec, PointRow
+from .search import Keyset, SearchFilter
 
 __all__ = [
-    "AGGREGATE_KEYS", "COUNT_KEYS", "FlagUpdate", "Store", "StoreBusy", "aggregate_result",
-    "sort_aggregate",
+    "AGGREGATE_KEYS", "COUNT_KEYS", "TIME_KEYS", "FlagUpdate", "Store", "StoreBusy",
+    "aggregate_result", "sort_aggregate",
 ]
 
-# group-by keys query_aggregate accepts (``day`` is the UTC date of measurement_start_time)
+# group-by keys query_aggregate accepts: ``hour`` (a naive UTC datetime), ``day``, ``week``
+# (starting on Sunday, as OONI's toStartOfWeek), ``month`` and ``year`` (dates) are the time
+# bucket of measurement_start_time in UTC
+TIME_KEYS: Final = ("hour", "day", "week", "month", "year")
 AGGREGATE_KEYS: Final = ("probe_cc", "probe_asn", "test_name", "day", "domain", "input",
-                         "blocking_type", "platform", "software_name")
+                         "blocking_type", "platform", "software_name", "hour", "week", "month",
+                         "year")
 # the MAT's four mutually exclusive classes, plus their sum
 COUNT_KEYS: Final = ("anomaly_count", "confirmed_count", "failure_count", "ok_count",
                      "measurement_count")
@@ -124,6 +129,7 @@ class Store(abc.ABC):
         probe_asn: Sequence[int] | None = None,
         test_name: Sequence[str] | None = None,
         domain: Sequence[str] | None = None,
+        input: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         """MAT-style counts grouped by ``group_by`` (keys from ``AGGREGATE_KEYS``).
 
@@ -132,6 +138,15 @@ class Store(abc.ABC):
         inclusive, ``until`` exclusive, on measurement_start_time. Sorted by the group keys
         (None first).
         """
+
+    @abc.abstractmethod
+    def search_measurements(self, where: SearchFilter, *, order: str = "desc",
+                            limit: int = 100, after: Keyset | None = None
+                            ) -> list[MeasurementRow]:
+        """At most ``limit`` measurements matching ``where``, ordered by
+        (measurement_start_time, measurement_uid) ``order`` ("desc" or "asc"), starting after
+        the keyset ``after`` (the last row of the previous page). Measurements without a
+        start time are never returned. One bounded query per page (see search.py)."""
 
     # --- detection (migration 4; see detections.py and points.py) -------------------------
     @abc.abstractmethod
@@ -166,9 +181,11 @@ class Store(abc.ABC):
         row of the window not among them is removed. Returns the rows written per table."""
 
     @abc.abstractmethod
-    def read_detections(self, table: str, *, cc: str | None = None) -> list[dict[str, Any]]:
+    def read_detections(self, table: str, *, cc: str | None = None,
+                        id: str | None = None) -> list[dict[str, Any]]:
         """The stored events of ``table`` (change_points, incidents, outages) as their JSON
-        (``payload``), of one country or all, ordered by time then id."""
+        (``payload``), of one country or all (and only the event ``id`` when given), ordered
+        by time then id."""
 
     # --- life cycle ------------------------------------------------------------------------
     @abc.abstractmethod
@@ -206,10 +223,18 @@ def aggregate_result(
 ) -> list[dict[str, Any]]:
     """Engine result rows → ``query_aggregate``'s dicts (counts as int), sorted by ``keys``."""
     result = [
-        {n: (int(v) if n.endswith("_count") else v) for n, v in zip(names, r, strict=True)}
+        {n: (int(v) if n.endswith("_count") else _naive(v)) for n, v in
+         zip(names, r, strict=True)}
         for r in rows
     ]
     return sort_aggregate(result, keys)
+
+
+def _naive(value: Any) -> Any:
+    """A time bucket as a naive UTC datetime (ClickHouse gives ``hour`` with its zone)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def latest_flags(rows: Sequence[FlagUpdate]) -> dict[str, FlagUpdate]:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from clickhouse_driver import Client
@@ -42,10 +42,21 @@ from .base import (
 )
 from .detections import DetectionWindow, naive_utc
 from .points import MEASUREMENT_COLUMNS, FoldSpec, PointRow, fold_rows, rebatch
+from .search import Keyset, SearchFilter, search_sql
 
 _ROWS: dict[str, Any] = {"measurements": MeasurementRow, "observations": ObservationRow,
                          "verdicts": VerdictRow}
 _UID_CHUNK = 5000
+# the MAT's time buckets of measurement_start_time, in SQL that 18.16 and current releases
+# both run (toStartOfWeek is younger: a week starting on Sunday is the Monday of the next day,
+# less one day)
+_TIME_EXPRS: Final = {
+    "hour": "toStartOfHour(measurement_start_time)",
+    "day": "toDate(measurement_start_time)",
+    "week": "toMonday(toDate(measurement_start_time) + 1) - 1",
+    "month": "toStartOfMonth(measurement_start_time)",
+    "year": "toStartOfYear(measurement_start_time)",
+}
 
 
 def _to_python(kind: str, value: Any) -> Any:
@@ -267,6 +278,7 @@ class ClickHouseStore(Store):
         probe_asn: Sequence[int] | None = None,
         test_name: Sequence[str] | None = None,
         domain: Sequence[str] | None = None,
+        input: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         params: dict[str, Any] = {}
 
@@ -276,12 +288,29 @@ class ClickHouseStore(Store):
             return f"%({name})s"
 
         sql, keys = aggregate_sql(
-            group_by, table=f"{self.database}.measurements FINAL",
-            day_expr="toDate(measurement_start_time)", placeholder=placeholder,
-            since=since, until=until, probe_cc=probe_cc, probe_asn=probe_asn,
-            test_name=test_name, domain=domain)
+            group_by, table=f"{self.database}.measurements FINAL", time_exprs=_TIME_EXPRS,
+            placeholder=placeholder, since=since, until=until, probe_cc=probe_cc,
+            probe_asn=probe_asn, test_name=test_name, domain=domain, input=input)
         rows, types = self._execute(sql, params, with_column_types=True)
         return aggregate_result([n for n, _ in types], rows, keys)
+
+    def search_measurements(self, where: SearchFilter, *, order: str = "desc",
+                            limit: int = 100, after: Keyset | None = None
+                            ) -> list[MeasurementRow]:
+        params: dict[str, Any] = {}
+
+        def placeholder(value: Any) -> str:
+            name = f"p{len(params)}"
+            params[name] = value
+            return f"%({name})s"
+
+        cols = schema.columns("measurements")
+        kinds = [k for k, _ in schema.kinds("measurements")]
+        sql = search_sql(cols, f"{self.database}.measurements FINAL", where, order=order,
+                         limit=limit, after=after, placeholder=placeholder)
+        rows = self._execute(sql, params)
+        return [MeasurementRow._make(_to_python(k, v) for k, v in zip(kinds, r, strict=True))
+                for r in rows]
 
     # --- detection -------------------------------------------------------------------------
     def iter_point_rows(self, *, since: datetime | None = None, until: datetime | None = None,
@@ -359,12 +388,17 @@ class ClickHouseStore(Store):
         return out
 
     def _live(self, table: str, cols: str, window: DetectionWindow | None,
-              cc: str | None = None) -> tuple[str, dict[str, Any]]:
+              cc: str | None = None, id_: str | None = None) -> tuple[str, dict[str, Any]]:
         """SQL over the newest version of every id of ``table`` that is not a tombstone
-        (``t_``: its time, ``cc_`` its country), restricted to ``window`` or ``cc``."""
+        (``t_``: its time, ``cc_`` its country), restricted to ``window``, ``cc`` or one
+        ``id_``."""
         tcol = detections.TIME_COLUMN[table]
         params: dict[str, Any] = {}
         where = ["d_ = 0"]
+        inner = ""
+        if id_ is not None:
+            inner = "WHERE id = %(id)s "
+            params["id"] = id_
         if window is not None:
             conds, values = window.conditions(table, lambda i: f"%(w{i})s",
                                               time_column="t_", cc_column="cc_")
@@ -375,7 +409,8 @@ class ClickHouseStore(Store):
             params["cc"] = cc
         sql = (f"SELECT {cols} FROM (SELECT id, argMax(deleted, version) AS d_, "
                f"argMax({tcol}, version) AS t_, argMax(cc, version) AS cc_, "
-               f"argMax(payload, version) AS p_ FROM {self.database}.{table} GROUP BY id) "
+               f"argMax(payload, version) AS p_ FROM {self.database}.{table} {inner}"
+               "GROUP BY id) "
                f"WHERE {' AND '.join(where)}")
         return sql, params
 
@@ -400,10 +435,11 @@ class ClickHouseStore(Store):
                 written[table] = len(new)
         return written
 
-    def read_detections(self, table: str, *, cc: str | None = None) -> list[dict[str, Any]]:
+    def read_detections(self, table: str, *, cc: str | None = None,
+                        id: str | None = None) -> list[dict[str, Any]]:
         if table not in detections.DETECTION_TABLES:
             raise ValueError(f"unknown detection table {table!r}")
-        sql, params = self._live(table, "p_", None, cc)
+        sql, params = self._live(table, "p_", None, cc, id)
         rows = self._execute(sql + " ORDER BY t_, id", params)
         return [orjson.loads(p) for (p,) in rows]
 

@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 import orjson
@@ -33,6 +33,7 @@ from .base import (
 )
 from .detections import DetectionWindow, naive_utc
 from .points import MEASUREMENT_COLUMNS, FoldSpec, PointRow
+from .search import Keyset, SearchFilter, search_sql
 
 _ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
           "datetime": pa.timestamp("s"), "list": pa.list_(pa.string())}
@@ -41,6 +42,15 @@ _ROWS: dict[str, Any] = {"measurements": MeasurementRow, "observations": Observa
 
 
 _STRUCTS: dict[str, pa.StructType] = {}
+# the MAT's time buckets of measurement_start_time (a week starts on Sunday, as in OONI)
+_TIME_EXPRS: Final = {
+    "hour": "date_trunc('hour', measurement_start_time)",
+    "day": "CAST(measurement_start_time AS DATE)",
+    "week": "CAST(date_trunc('week', measurement_start_time + INTERVAL 1 DAY) "
+            "- INTERVAL 1 DAY AS DATE)",
+    "month": "CAST(date_trunc('month', measurement_start_time) AS DATE)",
+    "year": "CAST(date_trunc('year', measurement_start_time) AS DATE)",
+}
 
 
 def _struct(table: str) -> pa.StructType:
@@ -62,13 +72,17 @@ def arrow_table(table: str, rows: Sequence[tuple[Any, ...]]) -> pa.Table:
 
 
 class DuckDBStore(Store):
-    """A store in the DuckDB file ``path`` (``:memory:`` for a throwaway one)."""
+    """A store in the DuckDB file ``path`` (``:memory:`` for a throwaway one).
 
-    def __init__(self, path: str, url: str | None = None) -> None:
+    ``read_only`` opens the file for reading only: any number of processes may then read it
+    at once, but none may write it (DuckDB locks the file: a writer holding it makes a reader
+    fail with ``StoreBusy``, and readers holding it make a writer fail so)."""
+
+    def __init__(self, path: str, url: str | None = None, *, read_only: bool = False) -> None:
         self.path = path
         self.url = url or f"duckdb://{path}"
         try:
-            self._con = duckdb.connect(path)
+            self._con = duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as exc:
             text = str(exc)
             if "Could not set lock" not in text:
@@ -290,6 +304,7 @@ class DuckDBStore(Store):
         probe_asn: Sequence[int] | None = None,
         test_name: Sequence[str] | None = None,
         domain: Sequence[str] | None = None,
+        input: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         params: list[Any] = []
 
@@ -298,15 +313,29 @@ class DuckDBStore(Store):
             return "?"
 
         sql, keys = aggregate_sql(
-            group_by, table="measurements",
-            day_expr="CAST(measurement_start_time AS DATE)", placeholder=placeholder,
+            group_by, table="measurements", time_exprs=_TIME_EXPRS, placeholder=placeholder,
             since=since, until=until, probe_cc=probe_cc, probe_asn=probe_asn,
-            test_name=test_name, domain=domain)
+            test_name=test_name, domain=domain, input=input)
         with self._lock:
             cur = self._con.execute(sql, params)
             names = [d[0] for d in cur.description]
             rows = cur.fetchall()
         return aggregate_result(names, rows, keys)
+
+    def search_measurements(self, where: SearchFilter, *, order: str = "desc",
+                            limit: int = 100, after: Keyset | None = None
+                            ) -> list[MeasurementRow]:
+        params: list[Any] = []
+
+        def placeholder(value: Any) -> str:
+            params.append(value)
+            return "?"
+
+        sql = search_sql(schema.columns("measurements"), "measurements", where, order=order,
+                         limit=limit, after=after, placeholder=placeholder)
+        with self._lock:
+            rows = self._con.execute(sql, params).fetchall()
+        return [MeasurementRow._make(r) for r in rows]
 
     # --- detection -------------------------------------------------------------------------
     def _points_sql(self, since: datetime | None, until: datetime | None, cc: str | None
@@ -434,10 +463,16 @@ class DuckDBStore(Store):
                 raise
         return written
 
-    def read_detections(self, table: str, *, cc: str | None = None) -> list[dict[str, Any]]:
+    def read_detections(self, table: str, *, cc: str | None = None,
+                        id: str | None = None) -> list[dict[str, Any]]:
         if table not in detections.DETECTION_TABLES:
             raise ValueError(f"unknown detection table {table!r}")
-        where, params = ("WHERE cc = ? ", [cc]) if cc is not None else ("", [])
+        conds, params = [], []
+        for column, value in (("cc", cc), ("id", id)):
+            if value is not None:
+                conds.append(f"{column} = ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(conds)} " if conds else ""
         with self._lock:
             rows = self._con.execute(
                 f"SELECT payload FROM {table} {where}"
