@@ -142,6 +142,10 @@ def test_aggregate_input_filter(store: Store, rows: Rows) -> None:
     got = store.query_aggregate(["input", "day"], input=inputs)
     assert got == reference_aggregate([m for m in ms if m.input in inputs], ["input", "day"])
     assert store.query_aggregate(["input"], input=[]) == []
+    zeros = {"anomaly_count": 0, "confirmed_count": 0, "failure_count": 0, "ok_count": 0,
+             "measurement_count": 0}
+    assert store.query_aggregate([], input=[]) == [zeros]
+    assert store.query_aggregate([], probe_cc=["XX"]) == [zeros]
 
 
 def test_read_detections_by_id(store: Store) -> None:

@@ -221,9 +221,11 @@ def sort_aggregate(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict
 def aggregate_result(
     names: Sequence[str], rows: Sequence[Sequence[Any]], keys: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """Engine result rows → ``query_aggregate``'s dicts (counts as int), sorted by ``keys``."""
+    """Engine result rows → ``query_aggregate``'s dicts (counts as int), sorted by ``keys``.
+    A sum over no rows is 0 (DuckDB's SQL says NULL: an ungrouped query that matches
+    nothing gives one row of zeros on every engine)."""
     result = [
-        {n: (int(v) if n.endswith("_count") else _naive(v)) for n, v in
+        {n: (int(v or 0) if n.endswith("_count") else _naive(v)) for n, v in
          zip(names, r, strict=True)}
         for r in rows
     ]

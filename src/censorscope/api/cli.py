@@ -1,0 +1,85 @@
+"""``censorscope serve``: the API on uvicorn (one process, or ``--workers N`` processes).
+
+Before serving, the store is opened once read-only and its schema checked, so a wrong URL, a
+store that is not migrated, or a DuckDB file held by a writer is one line and an exit status,
+not a failing server: 2 bad store (no such store, not a censorscope store, older schema),
+3 busy (a writer holds the DuckDB file; the line names it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from censorscope.store import default_url, migrations, open_store
+from censorscope.store.base import StoreBusy
+
+from .app import ENV_SETTINGS, ENV_STORE, create_app, settings_to_json
+from .settings import Settings
+
+__all__ = ["EXIT_BAD_STORE", "EXIT_BUSY", "check_store", "serve"]
+
+EXIT_BAD_STORE = 2
+EXIT_BUSY = 3
+
+
+def check_store(url: str) -> str | None:
+    """None when the API can read the store at ``url``, else why not."""
+    store = open_store(url, read_only=True)
+    try:
+        version = store.schema_version()
+    finally:
+        store.close()
+    if version == 0:
+        return f"{url} is not a censorscope store (no schema: ingest into it first)"
+    if version < migrations.LATEST:
+        return (f"{url} has schema version {version}, this censorscope needs "
+                f"{migrations.LATEST}: run a writer (e.g. censorscope ingest) to migrate it")
+    return None
+
+
+@click.command("serve")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Store URL (default $CENSORSCOPE_STORE or duckdb:censorscope.duckdb).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (each opens the store read-only on its own).")
+@click.option("--store-linger", default=2.0, show_default=True, type=float,
+              help="Seconds an idle store connection stays open (DuckDB: a writer can open "
+                   "the file once the API has let go of it); negative: keep it open.")
+@click.option("--trust-forwarded-for", is_flag=True,
+              help="Rate-limit by the first X-Forwarded-For address (behind a proxy).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(store_url: str | None, host: str, port: int, workers: int, store_linger: float,
+          trust_forwarded_for: bool, log_level: str) -> None:
+    """Serve the API (OpenAPI at /openapi.json) on the store, read-only."""
+    import uvicorn
+
+    url = store_url or default_url()
+    try:
+        problem = check_store(url)
+    except StoreBusy as exc:
+        click.echo(f"serve: {exc}", err=True)
+        sys.exit(EXIT_BUSY)
+    except Exception as exc:  # a store that cannot be opened: one line, not a traceback
+        click.echo(f"serve: cannot open the store {url}: {exc}", err=True)
+        sys.exit(EXIT_BAD_STORE)
+    if problem is not None:
+        click.echo(f"serve: {problem}", err=True)
+        sys.exit(EXIT_BAD_STORE)
+    settings = Settings(store_linger=None if store_linger < 0 else store_linger,
+                        trust_forwarded_for=trust_forwarded_for)
+    click.echo(f"serve: http://{host}:{port}/api/v1/ on {url} "
+               f"({workers} worker{'s' if workers > 1 else ''}; Ctrl-C stops)", err=True)
+    if workers == 1:
+        uvicorn.run(create_app(url, settings=settings), host=host, port=port,
+                    log_level=log_level)
+        return
+    os.environ[ENV_STORE] = url
+    os.environ[ENV_SETTINGS] = settings_to_json(settings)
+    uvicorn.run("censorscope.api.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level=log_level)
