@@ -58,6 +58,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "censorscope.ingest.detect_cli", "outages",
         "List the detected outages: probes offline, shutdown, blocking, slow.",
     ),
+    "serve": (
+        "censorscope.api.cli", "serve",
+        "Serve the API (OONI's endpoints, verdicts, incidents) on the store, read-only.",
+    ),
     "cost": (
         "censorscope.cost.cli", "cost",
         "What a disruption costs: low/central/high with every input and step.",
