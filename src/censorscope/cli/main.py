@@ -62,6 +62,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "censorscope.api.cli", "serve",
         "Serve the API (OONI's endpoints, verdicts, incidents) on the store, read-only.",
     ),
+    "report": (
+        "censorscope.report.cli", "report",
+        "Write the report of a country's incidents and outages (HTML, Markdown, charts).",
+    ),
     "cost": (
         "censorscope.cost.cli", "cost",
         "What a disruption costs: low/central/high with every input and step.",

@@ -141,14 +141,15 @@ def _endpoints_section(inc: IncidentFacts) -> Section:
     return sec
 
 
-def _not_affected_section(inc: IncidentFacts) -> Section:
+def _not_affected_section(inc: IncidentFacts, windowed: bool) -> Section:
     sec = Section(f"{inc.id}-not-affected", "Networks not affected", level=3)
     rows = tuple((text(f"AS{u.asn}"), text(u.as_name), text(str(u.measured)),
                   text(str(u.blocked)), text(", ".join(f"{o} {n}" for o, n in u.outcomes)),
                   text(Cite(u.first_uid)) if u.first_uid else text(""),
                   text(Cite(u.last_uid)) if u.last_uid else text(""))
                  for u in inc.not_affected)
-    sec.blocks.append(Table(("AS", "network", "measurements during the incident", "blocked",
+    during = "during the incident" + (" in the window" if windowed else "")
+    sec.blocks.append(Table(("AS", "network", f"measurements {during}", "blocked",
                              "outcomes", "first", "last"), rows,
                             caption="Networks measured on the target during the incident "
                                     "without the blocking"))
@@ -168,13 +169,14 @@ def _incident_sections(inc: IncidentFacts, facts: ReportFacts) -> list[Section]:
     onsets.blocks.append(_onset_table(inc))
     onsets.blocks.append(Para(text("First blocked: the first measurement of the network's "
                                    "blocking; last clean: the last measurement before it "
-                                   "without blocking. Times are the measurements' stored start "
-                                   "times.")))
+                                   "the analysis judged ok, as detection named them. Times are "
+                                   "the measurements' stored start times.")))
     proofs = Section(f"{inc.id}-proof", "Techniques and proof per network", level=3)
     sections = [head, onsets, proofs, *(_proof_section(inc, n) for n in inc.networks),
                 _endpoints_section(inc)]
     if inc.not_affected:
-        sections.append(_not_affected_section(inc))
+        sections.append(_not_affected_section(inc, facts.since is not None
+                                              or facts.until is not None))
     if inc.cost is not None or inc.cost_note:
         cost = Section(f"{inc.id}-cost", "Cost", level=3)
         cost.blocks.extend(cost_blocks(inc.cost, inc.cost_note))

@@ -20,11 +20,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from censorscope.model.rows import MeasurementRow
 from censorscope.store.base import Store
 from censorscope.store.detections import naive_utc
+from censorscope.store.search import Keyset, SearchFilter
 
 from .chartfacts import chart_data
 from .digest import MeasurementDigest, digest, read_digests
@@ -45,7 +46,10 @@ from .scan import WindowScan, scan_window
 from .target import ReportTarget, TargetScope, scope_of
 from .timeline import timeline_excerpt
 
-__all__ = ["gather_facts", "parse_time", "window_text"]
+__all__ = ["REPORT_ID_PAGE", "gather_facts", "parse_time", "window_text"]
+
+# measurement rows per page when the scope's report ids are read
+REPORT_ID_PAGE: Final = 5000
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -222,11 +226,7 @@ class _Gatherer:
 
     # --- coverage, citations -------------------------------------------------------------
     def coverage(self, order: Sequence[int]) -> tuple[NetworkCoverage, ...]:
-        runs: dict[int, set[str]] = {}
-        for row in self.scan.scope_rows:
-            meta = self.rows(row.measurement_uid)
-            if meta is not None:
-                runs.setdefault(row.probe_asn, set()).add(meta.report_id)
+        runs = self.report_ids()
         out = []
         for asn in order:
             t = self.scan.networks[asn]
@@ -235,6 +235,34 @@ class _Gatherer:
                                        len(runs.get(asn, ())), t.first, t.last, gap, gap_from,
                                        gap_to))
         return tuple(out)
+
+    def report_ids(self) -> dict[int, set[str]]:
+        """The distinct report ids of the scope's measurements per network, read in keyset
+        pages of measurement rows (``Store.search_measurements``), not one row at a time."""
+        wanted = {r.measurement_uid for r in self.scan.scope_rows}
+        names = None if self.scope.everything else tuple(
+            sorted(self.scope.domains | self.scope.services))
+        where = SearchFilter(since=self.since, until=self.until, probe_cc=(self.cc,),
+                             domain=names)
+        runs: dict[int, set[str]] = {}
+        after: Keyset | None = None
+        while wanted:
+            page = self.store.search_measurements(where, order="asc", limit=REPORT_ID_PAGE,
+                                                  after=after)
+            for m in page:
+                if m.measurement_uid in wanted:
+                    wanted.discard(m.measurement_uid)
+                    runs.setdefault(m.probe_asn, set()).add(m.report_id)
+            if len(page) < REPORT_ID_PAGE:
+                break
+            last = page[-1]
+            assert last.measurement_start_time is not None
+            after = Keyset(last.measurement_start_time, last.measurement_uid)
+        for uid in wanted:  # a row the filter missed (e.g. a domain spelled otherwise)
+            meta = self.rows(uid)
+            if meta is not None:
+                runs.setdefault(meta.probe_asn, set()).add(meta.report_id)
+        return runs
 
     def cited(self, uids: Iterable[str]) -> dict[str, Cited]:
         out: dict[str, Cited] = {}

@@ -168,12 +168,32 @@ def _root_attributes(svg: str, name: str, alt: str) -> str:
             f'aria-describedby="chart-{name}-desc"{svg[head_end:]}')
 
 
+_ID_USES = re.compile(r'(\sid=")([^"]+)(")|(href="#)([^"]+)(")|(url\(#)([^)]+)(\))')
+
+
+def _scoped_ids(svg: str, name: str) -> str:
+    """``svg`` with its own element ids (matplotlib's ``patch_1``, marker and clip-path ids)
+    prefixed with the chart's name, and the references to them, so charts inlined in one
+    page do not share ids; ``series-<slug>`` groups keep theirs (readers look them up)."""
+
+    def scoped(m: re.Match[str]) -> str:
+        for i in (1, 4, 7):
+            if m.group(i) is not None:
+                ident = m.group(i + 1)
+                new = ident if ident.startswith("series-") else f"{name}-{ident}"
+                return f"{m.group(i)}{new}{m.group(i + 2)}"
+        return m.group(0)
+
+    return _ID_USES.sub(scoped, svg)
+
+
 def _figure(f: Figure, charts: Mapping[str, Any]) -> str:
     chart = charts.get(f.name)
     if chart is None:
         return ""
     name = slug(f.name)
-    svg = _root_attributes(safe_svg(str(chart.svg)), name, str(chart.alt))
+    svg = _root_attributes(_scoped_ids(safe_svg(str(chart.svg)), f"chart-{name}"), name,
+                           str(chart.alt))
     note = f" {_segments(f.note)}" if f.note else ""
     return (f'<figure id="chart-{name}">{svg}'
             f'<figcaption><span class="figtitle">{_e(chart.title)}.</span>{note}</figcaption>'

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from censorscope.pipeline.detect.incident_text import display_name
+from censorscope.pipeline.detect.incident_text import display_name, technique_label
 
 from .digest import BLOCKING_OUTCOMES
 from .document import Mono, Text, cite, text
 from .facts import AffectedNetwork, IncidentFacts, OutageFacts, ReportFacts
 from .words import as_label, count_noun, duration, when, when_or
 
-__all__ = ["FEW_MEASUREMENTS", "cost_line", "limitations", "network_name", "sni_sentence",
-           "summary_bullets"]
+__all__ = ["FEW_MEASUREMENTS", "cost_line", "limitations", "network_name", "scope_name",
+           "sni_sentence", "summary_bullets"]
 
 # a network with fewer measurements of the report's scope than this is named as thin data
 FEW_MEASUREMENTS: Final = 5
@@ -65,7 +65,10 @@ def _techniques(inc: IncidentFacts) -> Text:
     parts = []
     for techniques, networks in groups.items():
         names = ", ".join(as_label(n.asn) for n in networks)
-        parts.append(text(f"{names}: ", *_monos(techniques or ("not named",))))
+        labels = {technique_label(t) for t in techniques}
+        words = sorted(lb for lb in labels if not any(o.startswith(f"{lb}, ") for o in labels))
+        said = f" ({'; '.join(words)})" if words else ""
+        parts.append(text(f"{names}: ", *_monos(techniques or ("not named",)), said))
     return text("Technique per network (the verdicts' mechanisms; see Methods): ",
                 _join(parts), ".")
 
@@ -119,7 +122,7 @@ def _endpoints(inc: IncidentFacts) -> Text | None:
     return text(f"{lead}: {counts} (listed below).")
 
 
-def _not_affected(inc: IncidentFacts, target: str) -> Text | None:
+def _not_affected(inc: IncidentFacts, target: str, windowed: bool) -> Text | None:
     if not inc.not_affected:
         return None
     parts = []
@@ -131,7 +134,8 @@ def _not_affected(inc: IncidentFacts, target: str) -> Text | None:
         cites = [text(" ", cite(x)) for x in dict.fromkeys((u.first_uid, u.last_uid)) if x]
         parts.append(text(f"{network_name(u.asn, u.as_name)}: "
                           f"{count_noun(u.measured, 'measurement')} of {target} during the "
-                          f"incident, {blocked}{detail}", *cites))
+                          f"incident{' in the window' if windowed else ''}, {blocked}{detail}",
+                          *cites))
     return text("Measured without the blocking: ", _join(parts), ".")
 
 
@@ -159,9 +163,22 @@ def _outage(o: OutageFacts) -> Text:
                 f"to {end}, confidence {o.confidence:.2f}", *cites, ".")
 
 
+def scope_name(facts: ReportFacts) -> str:
+    """What the report's measurements are of: its services (``TikTok``), else its target or
+    domains."""
+    services = facts.scope.get("services") or []
+    if services:
+        return display_name("services:" + "+".join(services))
+    if facts.target:
+        return display_name(facts.target)
+    domains = facts.scope.get("domains") or []
+    return ", ".join(domains[:3]) + (" …" if len(domains) > 3 else "") or "the incidents’ targets"
+
+
 def summary_bullets(facts: ReportFacts) -> list[Text]:
     """The summary, incident by incident, then outages, the data and its nature."""
     bullets: list[Text] = []
+    windowed = facts.since is not None or facts.until is not None
     for inc in facts.incidents:
         name = display_name(inc.target)
         lead = f"{name}: " if len(facts.incidents) > 1 else ""
@@ -172,7 +189,7 @@ def summary_bullets(facts: ReportFacts) -> list[Text]:
                             "measurement)."))
         bullets.append(text(lead, _status(inc, facts)))
         bullets.append(text(lead, _techniques(inc)))
-        for extra in (_proof(inc), _endpoints(inc), _not_affected(inc, name)):
+        for extra in (_proof(inc), _endpoints(inc), _not_affected(inc, name, windowed)):
             if extra is not None:
                 bullets.append(text(lead, extra))
         line = cost_line(inc.cost)
@@ -183,8 +200,7 @@ def summary_bullets(facts: ReportFacts) -> list[Text]:
         line = cost_line(o.cost)
         if line:
             bullets.append(text(f"Estimated cost of the {o.kind}: {line} (see Cost)."))
-    scope = (f"; {facts.scope_measurements} of them of "
-             f"{display_name(facts.target) if facts.target else 'the incidents’ targets'}"
+    scope = (f"; {facts.scope_measurements} of them of {scope_name(facts)}"
              if facts.incidents else "")
     bullets.append(text(f"Data: {count_noun(facts.measurements, 'scored measurement')} from "
                         f"{count_noun(len(facts.coverage), 'network')} in {facts.country} "
