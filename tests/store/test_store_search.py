@@ -148,6 +148,20 @@ def test_aggregate_input_filter(store: Store, rows: Rows) -> None:
     assert store.query_aggregate([], probe_cc=["XX"]) == [zeros]
 
 
+def test_a_measurement_twice_in_a_batch_keeps_its_observations_once(store: Store,
+                                                                     rows: Rows) -> None:
+    """The same record in two input files of one ingest batch: its rows come twice."""
+    ms, obs, vs = rows
+    uid = next(o.measurement_uid for o in obs)
+    mine = [o for o in obs if o.measurement_uid == uid]
+    m = next(x for x in ms if x.measurement_uid == uid)
+    v = next(x for x in vs if x.measurement_uid == uid)
+    assert store.write_batch([m, m], mine + mine, [v, v]) == 1
+    assert store.get_observations(uid) == mine
+    assert store.count("observations") == len(mine)
+    assert store.get_verdicts(uid) == [v]
+
+
 def test_read_detections_by_id(store: Store) -> None:
     from detectkit import tiktok_case
 

@@ -193,7 +193,7 @@ class DuckDBStore(Store):
                                     if o.measurement_uid not in existing]
                     verdicts = [v for v in verdicts if v.measurement_uid not in existing]
                 self._insert("measurements", unique)
-                self._insert("observations", observations)
+                self._insert("observations", _unique_observations(observations))
                 self._insert("verdicts", _unique_verdicts(verdicts))
                 self._run("COMMIT")
             except BaseException:
@@ -482,6 +482,21 @@ class DuckDBStore(Store):
     def close(self) -> None:
         with self._lock:
             self._con.close()
+
+
+def _unique_observations(observations: Sequence[ObservationRow]) -> list[ObservationRow]:
+    """The rows of a batch without repeats of an (measurement_uid, observation_idx), first
+    wins: a measurement that is twice in a batch (the same record in two input files) brings
+    its rows twice, and observations have no primary key to refuse them (ClickHouse's
+    ReplacingMergeTree collapses them; this keeps DuckDB equal)."""
+    seen: set[tuple[str, int]] = set()
+    out: list[ObservationRow] = []
+    for o in observations:
+        key = (o.measurement_uid, o.observation_idx)
+        if key not in seen:
+            seen.add(key)
+            out.append(o)
+    return out
 
 
 def _unique_verdicts(verdicts: Sequence[VerdictRow]) -> list[VerdictRow]:
