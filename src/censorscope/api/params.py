@@ -97,5 +97,6 @@ def window(since: datetime | None, until: datetime | None, *, default_days: int,
         raise bad_parameter("since", "since must be before until",
                             f"{since.isoformat()} >= {until.isoformat()}")
     if until - since > timedelta(days=max_days):
-        raise bad_parameter("until", f"the window since…until is longer than {max_days} days")
+        raise bad_parameter("until", f"the window from since to until is longer than "
+                            f"{max_days} days")
     return since, until
