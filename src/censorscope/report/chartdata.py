@@ -31,9 +31,10 @@ def bucket_unit(first: datetime, last: datetime) -> BucketUnit:
     """The finest unit that spans ``first`` … ``last`` in at most ``MAX_BUCKETS`` buckets
     (``day`` for anything longer)."""
     span = last - first
-    for unit in ("minute", "10min", "hour"):
+    finer: tuple[BucketUnit, ...] = ("minute", "10min", "hour")
+    for unit in finer:
         if span < BUCKET_UNITS[unit] * MAX_BUCKETS:
-            return unit  # type: ignore[return-value]
+            return unit
     return "day"
 
 
