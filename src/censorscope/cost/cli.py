@@ -44,7 +44,7 @@ from urllib.parse import unquote, urlsplit
 import click
 import orjson
 
-from censorscope.store import open_store
+from censorscope.store import display_url, open_store
 from censorscope.store.base import Store, StoreBusy
 
 from .errors import CostInputError
@@ -92,13 +92,13 @@ def _open(url: str | None) -> Store:
              "(or set $CENSORSCOPE_STORE)", EXIT_NO_STORE)
     path = _duckdb_path(url)
     if path is not None and not os.path.isfile(path):
-        fail(f"no store at {path} (from {url})", EXIT_NO_STORE)
+        fail(f"no store at {path} (from {display_url(url)})", EXIT_NO_STORE)
     try:
         return open_store(url)
     except StoreBusy as exc:
         fail(str(exc), EXIT_STORE_BUSY)
     except Exception as exc:  # any failure to open: one line, no traceback
-        fail(f"cannot open the store {url}: {exc}", EXIT_USAGE)
+        fail(f"cannot open the store {display_url(url)}: {exc}", EXIT_USAGE)
 
 
 def _event(store: Store, event_id: str) -> dict[str, Any]:

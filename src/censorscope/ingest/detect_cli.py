@@ -24,7 +24,7 @@ from typing import Any, Final
 import click
 import orjson
 
-from censorscope.store import default_url
+from censorscope.store import default_url, display_url
 from censorscope.store.base import Store
 from censorscope.store.detections import DetectionWindow, naive_utc
 
@@ -103,7 +103,7 @@ def detect(store_url: str | None, since: datetime | None, until: datetime | None
     store = open_store_or_exit(url)
     try:
         if store.count("verdicts") == 0:
-            fail(f"the store {url} holds no verdicts: analyse measurements first "
+            fail(f"the store {display_url(url)} holds no verdicts: analyse measurements first "
                  "(censorscope ingest, or censorscope reprocess)", EXIT_NO_VERDICTS)
         _check_country(store, country)
         window = DetectionWindow(since, until, country)

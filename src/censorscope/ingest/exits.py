@@ -17,7 +17,7 @@ from typing import NoReturn
 
 import click
 
-from censorscope.store import open_store
+from censorscope.store import display_url, open_store
 from censorscope.store.base import Store, StoreBusy
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "EXIT_STORE_BUSY", "EXIT_USAGE", "fail",
@@ -42,4 +42,4 @@ def open_store_or_exit(url: str) -> Store:
     except StoreBusy as exc:
         fail(str(exc), EXIT_STORE_BUSY)
     except Exception as exc:  # any failure to open: one line, no traceback
-        fail(f"cannot open the store {url}: {exc}")
+        fail(f"cannot open the store {display_url(url)}: {exc}")

@@ -28,7 +28,7 @@ from typing import NoReturn
 
 import click
 
-from censorscope.store import default_url, open_store
+from censorscope.store import default_url, display_url, open_store
 from censorscope.store.base import Store, StoreBusy
 from censorscope.store.detections import naive_utc
 from censorscope.store.migrations import LATEST
@@ -58,7 +58,7 @@ def _open(url: str) -> Store:
     except StoreBusy as exc:
         fail(str(exc), EXIT_STORE_BUSY)
     except Exception as exc:  # any failure to open: one line, no traceback
-        fail(f"cannot open the store {url}: {exc}")
+        fail(f"cannot open the store {display_url(url)}: {exc}")
 
 
 def _when(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:

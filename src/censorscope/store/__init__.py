@@ -15,18 +15,29 @@ from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from .base import Store
 
-__all__ = ["DEFAULT_URL", "default_url", "open_store"]
+__all__ = ["DEFAULT_URL", "default_url", "display_url", "open_store"]
 
 DEFAULT_URL = "duckdb:censorscope.duckdb"
 
 
 def default_url() -> str:
     return os.environ.get("CENSORSCOPE_STORE") or DEFAULT_URL
+
+
+def display_url(url: str) -> str:
+    """``url`` without its password (``clickhouse://user:secret@host`` → ``clickhouse://user@host``):
+    what a store calls itself (``store.url``) in messages, reports and cost traces."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
 
 
 def open_store(url: str | None = None, *, migrate: bool = True,
@@ -68,7 +79,7 @@ def open_store(url: str | None = None, *, migrate: bool = True,
             parts.hostname or "127.0.0.1", parts.port or 9000, database,
             cluster=cluster if scheme == "clickhouse+cluster" else None,
             user=unquote(parts.username or "default"), password=unquote(parts.password or ""),
-            url=url)
+            url=display_url(url))
     else:
         raise ValueError(f"unknown store URL scheme in {url!r} (duckdb:, clickhouse:, "
                          "clickhouse+cluster:)")
