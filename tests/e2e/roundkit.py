@@ -109,10 +109,14 @@ class StoreRun:
 
 def ingest_and_detect(files: Sequence[Path], asn_table: Path, db: Path,
                       country: str | None = None) -> StoreRun:
-    """``ingest`` → ``reprocess --lab`` → ``detect`` → ``incidents``/``outages --format json``."""
+    """``ingest --no-analyze`` → ``reprocess --lab`` → ``detect`` → ``incidents``/``outages
+    --format json``. The measurements are scored once, by ``reprocess`` with the lab's ranges as
+    public: a verdict already stored at this rules version is never re-scored, so scoring at
+    ingest (where the lab's addresses are bogons) would be the one that stays."""
 
     url = f"duckdb:///{db}"
-    cli("ingest", "--store", url, "--no-progress", "-j", "1", *map(str, files))
+    cli("ingest", "--store", url, "--no-progress", "--no-analyze", "-j", "1",
+        *map(str, files))
     cli("reprocess", "--store", url, "--lab", "--asn-table", str(asn_table))
     cli("detect", "--store", url)
     where = ("--country", country) if country else ()
