@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -116,3 +117,34 @@ def copy_store(url: str, directory: Path) -> str:
     target = directory / "store.duckdb"
     shutil.copyfile(source, target)
     return f"duckdb:///{target}"
+
+
+# the latest verdict of each measurement, joined to it (direct SQL for checking reports)
+LATEST = """
+    SELECT m.*, v.outcome, v.mechanism, v.rules_version FROM measurements m
+    JOIN verdicts v USING (measurement_uid)
+    WHERE v.rules_version = (SELECT max(w.rules_version) FROM verdicts w
+                             WHERE w.measurement_uid = m.measurement_uid)
+"""
+
+
+def md_table(markdown: str, heading: str) -> list[list[str]]:
+    """The rows (cells as text) of the first pipe table after ``heading``, header included."""
+    lines = markdown.splitlines()
+    start = lines.index(heading)
+    rows: list[list[str]] = []
+    for line in lines[start + 1:]:
+        if line.startswith("|"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if not all(set(c) <= {"-"} for c in cells):
+                rows.append(cells)
+        elif rows:
+            break
+    return rows
+
+
+def uid_cell(cell: str) -> str:
+    """The measurement uid of a Markdown cell ``[uid](#m-uid)`` (the link and the text agree)."""
+    found = re.fullmatch(r"\[([^\]]+)\]\(#m-([^)]+)\)", cell)
+    assert found is not None and found.group(1) == found.group(2), cell
+    return found.group(1)

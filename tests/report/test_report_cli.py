@@ -19,20 +19,16 @@ import pytest
 from censorscope.report import pdf, write
 from censorscope.report.summary import cost_line
 from tests.report.reportkit import (
+    LATEST,
     NAMES,
     ONSETS,
     build_store,
     case_measurements,
     copy_store,
+    md_table,
     run_cli,
+    uid_cell,
 )
-
-LATEST = """
-    SELECT m.*, v.outcome, v.mechanism, v.rules_version FROM measurements m
-    JOIN verdicts v USING (measurement_uid)
-    WHERE v.rules_version = (SELECT max(w.rules_version) FROM verdicts w
-                             WHERE w.measurement_uid = m.measurement_uid)
-"""
 
 
 @pytest.fixture(scope="module")
@@ -68,27 +64,6 @@ def _time(iso: str) -> datetime:
     return datetime.fromisoformat(iso.removesuffix("Z"))
 
 
-def md_table(markdown: str, heading: str) -> list[list[str]]:
-    """The rows (cells as text) of the first pipe table after ``heading``, header included."""
-    lines = markdown.splitlines()
-    start = lines.index(heading)
-    rows: list[list[str]] = []
-    for line in lines[start + 1:]:
-        if line.startswith("|"):
-            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-            if not all(set(c) <= {"-"} for c in cells):
-                rows.append(cells)
-        elif rows:
-            break
-    return rows
-
-
-def _uid(cell: str) -> str:
-    found = re.fullmatch(r"\[([^\]]+)\]\(#m-([^)]+)\)", cell)
-    assert found is not None and found.group(1) == found.group(2), cell
-    return found.group(1)
-
-
 def test_onset_table_is_the_store_s_first_blocked_and_last_clean(
         report_dir: Path, sql: duckdb.DuckDBPyConnection) -> None:
     rows = md_table((report_dir / "report.md").read_text("utf-8"), "### Onset per network")
@@ -115,7 +90,7 @@ def test_onset_table_is_the_store_s_first_blocked_and_last_clean(
                                     first[1].strftime("%Y-%m-%d %H:%M:%S"), first[0],
                                     clean[1].strftime("%Y-%m-%d %H:%M:%S"), clean[0]]))
     expected.sort()
-    got = [[r[0], r[1], r[2], _uid(r[3]), r[4], _uid(r[5])] for r in rows[1:]]
+    got = [[r[0], r[1], r[2], uid_cell(r[3]), r[4], uid_cell(r[5])] for r in rows[1:]]
     assert got == [e for _, e in expected]
     assert [r[0] for r in rows[1:]] == ["AS29049", "AS41997"]  # onset order
     incident = sql.execute("SELECT payload FROM incidents").fetchall()
