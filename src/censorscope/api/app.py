@@ -21,7 +21,7 @@ from censorscope import __version__
 from censorscope.store import open_store
 from censorscope.store.base import Store
 
-from . import aggregation, analysis, detections, measurements
+from . import aggregation, analysis, cost, detections, measurements, reports, services
 from .errors import install_error_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware
 from .settings import Quota, Settings
@@ -87,7 +87,7 @@ def create_app(store_url: str, *, settings: Settings | None = None,
                   lifespan=lifespan)
     app.state.pool, app.state.settings, app.state.store_url = pool, settings, store_url
     install_error_handlers(app)
-    for module in (measurements, aggregation, analysis, detections):
+    for module in (measurements, aggregation, analysis, detections, services, reports, cost):
         app.include_router(module.router)
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.quotas),
                        min_request_cost=settings.min_request_cost,

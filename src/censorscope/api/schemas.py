@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
-    "AggregationAnswer", "IncidentAnswer", "IncidentsAnswer", "MeasurementItem",
-    "MeasurementMeta", "ObservationsAnswer", "OutagesAnswer", "SearchAnswer", "SearchMetadata",
-    "VerdictAnswer",
+    "AggregationAnswer", "CostAnswer", "IncidentAnswer", "IncidentsAnswer", "MeasurementItem",
+    "MeasurementMeta", "ObservationsAnswer", "OutagesAnswer", "ReportAnswer", "SearchAnswer",
+    "SearchMetadata", "ServiceAnswer", "ServicesAnswer", "VerdictAnswer",
 ]
 
 
@@ -112,3 +112,36 @@ class IncidentAnswer(_Open):
 class OutagesAnswer(_Open):
     metadata: ListMetadata
     outages: list[dict[str, Any]]
+
+
+class ServicesAnswer(_Open):
+    """Every known service with its endpoints, domains and per-network tallies."""
+
+    metadata: dict[str, Any]
+    services: list[dict[str, Any]]
+
+
+class ServiceAnswer(_Open):
+    metadata: dict[str, Any]
+    service: dict[str, Any]
+
+
+class ReportAnswer(_Open):
+    """The facts of a report (``report.json`` of ``censorscope report`` without the charts
+    drawn)."""
+
+    country: str
+    target: str | None
+    incidents: list[dict[str, Any]]
+    outages: list[dict[str, Any]]
+
+
+class CostAnswer(_Open):
+    """``censorscope cost --format json``: the range, its inputs and every step."""
+
+    low: float
+    central: float
+    high: float
+    currency: str
+    inputs: dict[str, Any]
+    trace: list[dict[str, Any]]
