@@ -1,4 +1,5 @@
-"""``censorscope serve``: the API on uvicorn (one process, or ``--workers N`` processes).
+"""``censorscope serve``: the API on uvicorn (one process, or ``--workers N`` processes);
+``serve_command`` makes the same command for another app (the explorer, ``censorscope.web``).
 
 Before serving, the store is opened once read-only and its schema checked, so a wrong URL, a
 store that is not migrated, or a DuckDB file held by a writer is one line and an exit status,
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -19,7 +22,7 @@ from censorscope.store.base import StoreBusy
 from .app import ENV_SETTINGS, ENV_STORE, create_app, settings_to_json
 from .settings import Settings
 
-__all__ = ["EXIT_BAD_STORE", "EXIT_BUSY", "check_store", "serve"]
+__all__ = ["EXIT_BAD_STORE", "EXIT_BUSY", "check_store", "serve", "serve_command"]
 
 EXIT_BAD_STORE = 2
 EXIT_BUSY = 3
@@ -40,46 +43,61 @@ def check_store(url: str) -> str | None:
     return None
 
 
-@click.command("serve")
-@click.option("--store", "store_url", default=None, metavar="URL",
-              help="Store URL (default $CENSORSCOPE_STORE or duckdb:censorscope.duckdb).")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes (each opens the store read-only on its own).")
-@click.option("--store-linger", default=2.0, show_default=True, type=float,
-              help="Seconds an idle store connection stays open (DuckDB: a writer can open "
-                   "the file once the API has let go of it); negative: keep it open.")
-@click.option("--trust-forwarded-for", is_flag=True,
-              help="Rate-limit by the first X-Forwarded-For address (behind a proxy).")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-def serve(store_url: str | None, host: str, port: int, workers: int, store_linger: float,
-          trust_forwarded_for: bool, log_level: str) -> None:
-    """Serve the API (OpenAPI at /openapi.json) on the store, read-only."""
-    import uvicorn
+def serve_command(build: Callable[..., Any], factory: str, *, name: str = "serve",
+                  what: str = "the API (OpenAPI at /openapi.json)",
+                  banner: Callable[[str, int], str] | None = None) -> click.Command:
+    """The ``serve`` command for the app ``build(url, settings=…)`` makes; ``--workers N``
+    start it through the import-string ``factory`` (which reads ``$CENSORSCOPE_API_STORE``
+    and ``$CENSORSCOPE_API_SETTINGS``). ``banner(host, port)``: one more line to print when
+    serving (the explorer's address)."""
 
-    url = store_url or default_url()
-    try:
-        problem = check_store(url)
-    except StoreBusy as exc:
-        click.echo(f"serve: {exc}", err=True)
-        sys.exit(EXIT_BUSY)
-    except Exception as exc:  # a store that cannot be opened: one line, not a traceback
-        click.echo(f"serve: cannot open the store {url}: {exc}", err=True)
-        sys.exit(EXIT_BAD_STORE)
-    if problem is not None:
-        click.echo(f"serve: {problem}", err=True)
-        sys.exit(EXIT_BAD_STORE)
-    settings = Settings(store_linger=None if store_linger < 0 else store_linger,
-                        trust_forwarded_for=trust_forwarded_for)
-    click.echo(f"serve: http://{host}:{port}/api/v1/ on {url} "
-               f"({workers} worker{'s' if workers > 1 else ''}; Ctrl-C stops)", err=True)
-    if workers == 1:
-        uvicorn.run(create_app(url, settings=settings), host=host, port=port,
+    @click.command(name, help=f"Serve {what} on the store, read-only.")
+    @click.option("--store", "store_url", default=None, metavar="URL",
+                  help="Store URL (default $CENSORSCOPE_STORE or duckdb:censorscope.duckdb).")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+    @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+                  help="Worker processes (each opens the store read-only on its own).")
+    @click.option("--store-linger", default=2.0, show_default=True, type=float,
+                  help="Seconds an idle store connection stays open (DuckDB: a writer can "
+                       "open the file once the server has let go of it); negative: keep it "
+                       "open.")
+    @click.option("--trust-forwarded-for", is_flag=True,
+                  help="Rate-limit by the first X-Forwarded-For address (behind a proxy).")
+    @click.option("--log-level", default="info", show_default=True,
+                  type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+    def serve(store_url: str | None, host: str, port: int, workers: int, store_linger: float,
+              trust_forwarded_for: bool, log_level: str) -> None:
+        import uvicorn
+
+        url = store_url or default_url()
+        try:
+            problem = check_store(url)
+        except StoreBusy as exc:
+            click.echo(f"serve: {exc}", err=True)
+            sys.exit(EXIT_BUSY)
+        except Exception as exc:  # a store that cannot be opened: one line, not a traceback
+            click.echo(f"serve: cannot open the store {url}: {exc}", err=True)
+            sys.exit(EXIT_BAD_STORE)
+        if problem is not None:
+            click.echo(f"serve: {problem}", err=True)
+            sys.exit(EXIT_BAD_STORE)
+        settings = Settings(store_linger=None if store_linger < 0 else store_linger,
+                            trust_forwarded_for=trust_forwarded_for)
+        click.echo(f"serve: http://{host}:{port}/api/v1/ on {url} "
+                   f"({workers} worker{'s' if workers > 1 else ''}; Ctrl-C stops)", err=True)
+        if banner is not None:
+            click.echo(banner(host, port), err=True)
+        if workers == 1:
+            uvicorn.run(build(url, settings=settings), host=host, port=port,
+                        log_level=log_level)
+            return
+        os.environ[ENV_STORE] = url
+        os.environ[ENV_SETTINGS] = settings_to_json(settings)
+        uvicorn.run(factory, factory=True, host=host, port=port, workers=workers,
                     log_level=log_level)
-        return
-    os.environ[ENV_STORE] = url
-    os.environ[ENV_SETTINGS] = settings_to_json(settings)
-    uvicorn.run("censorscope.api.app:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level)
+
+    return serve
+
+
+serve = serve_command(create_app, "censorscope.api.app:app_from_env")

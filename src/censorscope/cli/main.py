@@ -59,8 +59,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "List the detected outages: probes offline, shutdown, blocking, slow.",
     ),
     "serve": (
-        "censorscope.api.cli", "serve",
-        "Serve the API (OONI's endpoints, verdicts, incidents) on the store, read-only.",
+        "censorscope.web.cli", "serve",
+        "Serve the explorer and the API (OONI's endpoints, verdicts, incidents), read-only.",
     ),
     "report": (
         "censorscope.report.cli", "report",

@@ -1,0 +1,32 @@
+"""Stores for the explorer's tests, built once per session: the lab case and the samples."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.webkit import lab_store, samples_store, site_client
+
+
+@pytest.fixture(scope="session")
+def lab_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return lab_store(tmp_path_factory.mktemp("web-lab"))
+
+
+@pytest.fixture(scope="session")
+def samples_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return samples_store(tmp_path_factory.mktemp("web-samples"))
+
+
+@pytest.fixture(scope="session")
+def lab(lab_url: str) -> Iterator[TestClient]:
+    with site_client(lab_url) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def samples(samples_url: str) -> Iterator[TestClient]:
+    with site_client(samples_url) as client:
+        yield client
