@@ -135,6 +135,27 @@ def detect_incidents(store_url: str, names: dict[int, str]) -> list[dict[str, An
     return incidents
 
 
+def write_report(store_url: str, incidents: list[dict[str, Any]]) -> None:
+    """``censorscope report`` of the case into out/demo/report/, and ``censorscope cost`` of
+    its TikTok incident (a services restriction, priced from its measured scope)."""
+    out = OUT / "report"
+    print("\nwriting the report (censorscope report) …", flush=True)
+    subprocess.run([CLI, "report", "--store", store_url, "--country", "AZ", "--target",
+                    "tiktok", "--out", str(out), "--format", "html,md"], check=True,
+                   stdout=subprocess.DEVNULL)
+    charts = sorted(p.name for p in (out / "charts").glob("*.svg"))
+    print(f"  {out / 'report.html'}\n  {out / 'report.md'}\n  charts: {', '.join(charts)}")
+    for inc in incidents:
+        if inc["target"] != "service:tiktok":
+            continue
+        cost = json.loads(subprocess.run(
+            [CLI, "cost", "--incident", inc["id"], "--store", store_url, "--format", "json"],
+            capture_output=True, text=True, check=True).stdout)
+        print(f"  cost of the TikTok restriction so far (censorscope cost --incident "
+              f"{inc['id']}): ${cost['low'] / 1e6:,.2f} M low, ${cost['central'] / 1e6:,.2f} M "
+              f"central, ${cost['high'] / 1e6:,.2f} M high ({cost['currency']})")
+
+
 def show_social() -> None:
     """The TikTok lines of the social preset: what each experiment found, and the analysis."""
     from censorscope.experiments.registry import get_experiment
@@ -221,6 +242,7 @@ def main() -> int:
     print("\nchecking every stored statement against the stored measurements "
           "(censorscope verify) …", flush=True)
     subprocess.run([CLI, "verify", "--store", store_url], check=True)
+    write_report(store_url, incidents)
     from censorscope.store import open_store
 
     with open_store(store_url) as store:
