@@ -26,6 +26,7 @@ from .errors import install_error_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware
 from .settings import Quota, Settings
 from .storepool import StorePool
+from .writes import install_writes
 
 __all__ = ["ENV_SETTINGS", "ENV_STORE", "app_from_env", "create_app", "settings_from_json",
            "settings_to_json"]
@@ -89,6 +90,7 @@ def create_app(store_url: str, *, settings: Settings | None = None,
     install_error_handlers(app)
     for module in (measurements, aggregation, analysis, detections, services, reports, cost):
         app.include_router(module.router)
+    install_writes(app, store_url, settings)
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.quotas),
                        min_request_cost=settings.min_request_cost,
                        trust_forwarded_for=settings.trust_forwarded_for)

@@ -3,8 +3,8 @@
 
 Before serving, the store is opened once read-only and its schema checked, so a wrong URL, a
 store that is not migrated, or a DuckDB file held by a writer is one line and an exit status,
-not a failing server: 2 bad store (no such store, not a censorscope store, older schema),
-3 busy (a writer holds the DuckDB file; the line names it).
+not a failing server: 2 bad store (no such store, not a censorscope store, older schema) or an
+unusable ``--tokens`` file, 3 busy (a writer holds the DuckDB file; the line names it).
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from censorscope.store.base import StoreBusy
 
 from .app import ENV_SETTINGS, ENV_STORE, create_app, settings_to_json
 from .settings import Settings
+from .tokens import TokenFile, TokenFileError
 
-__all__ = ["EXIT_BAD_STORE", "EXIT_BUSY", "check_store", "serve", "serve_command"]
+__all__ = ["EXIT_BAD_STORE", "EXIT_BUSY", "check_store", "check_writes", "serve",
+           "serve_command"]
 
 EXIT_BAD_STORE = 2
 EXIT_BUSY = 3
@@ -40,6 +42,17 @@ def check_store(url: str) -> str | None:
     if version < migrations.LATEST:
         return (f"{url} has schema version {version}, this censorscope needs "
                 f"{migrations.LATEST}: run a writer (e.g. censorscope ingest) to migrate it")
+    return None
+
+
+def check_writes(tokens_file: str | None) -> str | None:
+    """None when the token file (if any) can be used, else why not."""
+    if tokens_file is None:
+        return None
+    try:
+        TokenFile(tokens_file)
+    except TokenFileError as exc:
+        return f"{exc} (make tokens with: censorscope token new --role analyst --tokens FILE)"
     return None
 
 
@@ -66,8 +79,16 @@ def serve_command(build: Callable[..., Any], factory: str, *, name: str = "serve
                   help="Rate-limit by the first X-Forwarded-For address (behind a proxy).")
     @click.option("--log-level", default="info", show_default=True,
                   type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+    @click.option("--tokens", "tokens_file", default=None, metavar="FILE",
+                  help="Bearer tokens of the writes (findings, feedback), one "
+                       "'<sha256 hex> <role>' per line (censorscope token new); "
+                       "default: no writes.")
+    @click.option("--annotations", "annotations_file", default=None, metavar="FILE",
+                  help="SQLite file of findings and feedback (default: beside a DuckDB "
+                       "store, else ./censorscope-annotations.sqlite).")
     def serve(store_url: str | None, host: str, port: int, workers: int, store_linger: float,
-              trust_forwarded_for: bool, log_level: str) -> None:
+              trust_forwarded_for: bool, log_level: str, tokens_file: str | None,
+              annotations_file: str | None) -> None:
         import uvicorn
 
         url = store_url or default_url()
@@ -82,8 +103,15 @@ def serve_command(build: Callable[..., Any], factory: str, *, name: str = "serve
         if problem is not None:
             click.echo(f"serve: {problem}", err=True)
             sys.exit(EXIT_BAD_STORE)
+        problem = check_writes(tokens_file)
+        if problem is not None:
+            click.echo(f"serve: {problem}", err=True)
+            sys.exit(EXIT_BAD_STORE)
         settings = Settings(store_linger=None if store_linger < 0 else store_linger,
-                            trust_forwarded_for=trust_forwarded_for)
+                            trust_forwarded_for=trust_forwarded_for,
+                            tokens_file=tokens_file and os.path.abspath(tokens_file),
+                            annotations_file=annotations_file
+                            and os.path.abspath(annotations_file))
         click.echo(f"serve: http://{host}:{port}/api/v1/ on {url} "
                    f"({workers} worker{'s' if workers > 1 else ''}; Ctrl-C stops)", err=True)
         if banner is not None:

@@ -32,6 +32,9 @@ class Settings:
     - ``store_linger``: seconds an idle store connection is kept open (None: for the life of
       the server). For DuckDB, a writer (ingest, collector, detect) can open the file only
       while the API holds no connection to it.
+    - ``tokens_file``: the bearer tokens of the writes (``api.tokens``; None: no write is
+      allowed). ``annotations_file``: the SQLite sidecar of findings and feedback (None:
+      beside the store, ``api.annotations``). ``max_body_bytes``: longest request body.
     """
 
     default_page_size: int = 100
@@ -44,3 +47,6 @@ class Settings:
     min_request_cost: float = 0.01
     trust_forwarded_for: bool = False
     store_linger: float | None = 2.0
+    tokens_file: str | None = None
+    annotations_file: str | None = None
+    max_body_bytes: int = 65_536

@@ -62,6 +62,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "censorscope.web.cli", "serve",
         "Serve the explorer and the API (OONI's endpoints, verdicts, incidents), read-only.",
     ),
+    "token": (
+        "censorscope.api.tokencli", "token",
+        "Make a bearer token for the API's writes (findings, feedback on verdicts).",
+    ),
     "report": (
         "censorscope.report.cli", "report",
         "Write the report of a country's incidents and outages (HTML, Markdown, charts).",
