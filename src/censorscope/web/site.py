@@ -23,14 +23,14 @@ from censorscope.api.app import ENV_SETTINGS, ENV_STORE, create_app, settings_fr
 from censorscope.api.settings import Settings
 from censorscope.store.base import Store
 
-from . import measurement, search
+from . import mat, measurement, search
 from .pages import render
 from .templating import STATIC
 
 __all__ = ["PAGE_ROUTERS", "create_site", "is_page_path", "site_from_env"]
 
 # the explorer's page routers, in the order their routes are tried
-PAGE_ROUTERS = (search.router, measurement.router)
+PAGE_ROUTERS = (search.router, measurement.router, mat.router)
 
 TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 422: "Bad request",
           429: "Too many requests", 500: "Internal error", 503: "Store unavailable"}

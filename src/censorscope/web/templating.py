@@ -11,6 +11,8 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from .svgchart import mat_svg
+
 __all__ = ["NAV", "STATIC", "TEMPLATES", "environment", "when"]
 
 HERE: Final = Path(__file__).resolve().parent
@@ -72,4 +74,5 @@ def environment() -> Environment:
     env.filters.update(when=when, number=number, seconds=seconds, query=query,
                        path_part=path_part)
     env.globals["NAV"] = NAV
+    env.globals["mat_svg"] = mat_svg
     return env
