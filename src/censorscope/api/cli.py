@@ -9,6 +9,7 @@ unusable ``--tokens`` file, 3 busy (a writer holds the DuckDB file; the line nam
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -77,6 +78,9 @@ def serve_command(build: Callable[..., Any], factory: str, *, name: str = "serve
                        "open.")
     @click.option("--trust-forwarded-for", is_flag=True,
                   help="Rate-limit by the first X-Forwarded-For address (behind a proxy).")
+    @click.option("--no-quotas", is_flag=True,
+                  help="No per-client quotas (a proxy in front limits the clients; "
+                       "benchmarks).")
     @click.option("--log-level", default="info", show_default=True,
                   type=click.Choice(["critical", "error", "warning", "info", "debug"]))
     @click.option("--tokens", "tokens_file", default=None, metavar="FILE",
@@ -87,8 +91,8 @@ def serve_command(build: Callable[..., Any], factory: str, *, name: str = "serve
                   help="SQLite file of findings and feedback (default: beside a DuckDB "
                        "store, else ./censorscope-annotations.sqlite).")
     def serve(store_url: str | None, host: str, port: int, workers: int, store_linger: float,
-              trust_forwarded_for: bool, log_level: str, tokens_file: str | None,
-              annotations_file: str | None) -> None:
+              trust_forwarded_for: bool, no_quotas: bool, log_level: str,
+              tokens_file: str | None, annotations_file: str | None) -> None:
         import uvicorn
 
         url = store_url or default_url()
@@ -112,6 +116,8 @@ def serve_command(build: Callable[..., Any], factory: str, *, name: str = "serve
                             tokens_file=tokens_file and os.path.abspath(tokens_file),
                             annotations_file=annotations_file
                             and os.path.abspath(annotations_file))
+        if no_quotas:
+            settings = dataclasses.replace(settings, quotas=())
         click.echo(f"serve: http://{host}:{port}/api/v1/ on {url} "
                    f"({workers} worker{'s' if workers > 1 else ''}; Ctrl-C stops)", err=True)
         if banner is not None:
