@@ -23,6 +23,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["detection"], responses=ERROR_RESPONSES)
 
+MAX_OFFSET = 10**9  # events are few; a larger offset is a 422, not a number JSON cannot carry
 Since = Annotated[str | None, Query(description="Events going on at or after this time.")]
 Until = Annotated[str | None, Query(description="Events that started before this time.")]
 
@@ -62,7 +63,7 @@ def incidents(
                                         description="domain:… or service:…")] = None,
     since: Since = None, until: Until = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     return _page(request, "incidents", "incidents", probe_cc, since, until, limit, offset,
                  None if target is None else lambda e: e["target"] == target)
@@ -90,7 +91,7 @@ def outages(
     kind: OutageKind | None = None,
     since: Since = None, until: Until = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     asns = asn_list("probe_asn", probe_asn)
 

@@ -64,9 +64,26 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
+_INT64 = 2**63
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with integers JSON numbers cannot carry exactly (beyond 64 bits: a client's
+    ``limit=1e30``) as their decimal text."""
+    if isinstance(value, int) and not isinstance(value, bool) and not (
+            -_INT64 <= value < _INT64):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def error_response(status: int, message: str, detail: Any = None,
                    headers: dict[str, str] | None = None) -> Response:
-    body = orjson.dumps({"error": {"code": status, "message": message, "detail": detail}})
+    body = orjson.dumps({"error": {"code": status, "message": message,
+                                   "detail": _json_safe(detail)}})
     return Response(body, status_code=status, media_type="application/json",
                     headers=headers)
 
