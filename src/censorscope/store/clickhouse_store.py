@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
@@ -81,17 +81,25 @@ class ClickHouseStore(Store):
     """A store in ClickHouse database ``database`` at ``host:port`` (optionally a cluster)."""
 
     def __init__(self, host: str, port: int, database: str, *, cluster: str | None = None,
-                 user: str = "default", password: str = "", url: str | None = None) -> None:
+                 user: str = "default", password: str = "", url: str | None = None,
+                 connect: Callable[[str, int], Any] | None = None) -> None:
+        """``connect(host, port)`` makes a client (default: clickhouse-driver's native
+        ``Client``); anything with its ``execute``, ``execute_iter`` and ``disconnect`` will
+        do — the tests run every statement of this store on an in-process current ClickHouse
+        (chDB) that way."""
         if cluster is not None and not cluster.replace("_", "").isalnum():
             raise ValueError(f"bad ClickHouse cluster name {cluster!r}")
         self.host, self.port, self.database, self.cluster = host, port, database, cluster
         self._user, self._password = user, password
         self.url = url or f"clickhouse://{host}:{port}/{database}"
+        self._connector = connect
         self._client = self._connect(host, port)
         self._lock = threading.RLock()
         self._settings = {"insert_distributed_sync": 1} if cluster else {}
 
-    def _connect(self, host: str, port: int) -> Client:
+    def _connect(self, host: str, port: int) -> Any:
+        if self._connector is not None:
+            return self._connector(host, port)
         return Client(host=host, port=port, user=self._user, password=self._password,
                       connect_timeout=5, send_receive_timeout=300)
 
@@ -337,24 +345,26 @@ class ClickHouseStore(Store):
             params["cc"] = cc
         mcols = ", ".join(MEASUREMENT_COLUMNS)
         # joins by measurement_uid: on a cluster every row of a measurement is on one shard,
-        # so each shard joins its own rows (distributed_product_mode = local)
+        # so each shard joins its own rows (distributed_product_mode = local). Every joined
+        # subquery has an alias: current releases refuse one without
+        # (joined_subquery_requires_alias), 18.16 takes both.
         sql = (
             f"SELECT {mcols}, outcome, layer, mechanism, rules_version, has_control, "
             "control_ok FROM ("
             f" SELECT {mcols}, outcome, layer, mechanism, rules_version FROM ("
-            f"  SELECT {mcols} FROM {db}.measurements FINAL WHERE {' AND '.join(where)})"
-            "  ALL INNER JOIN ("
+            f"  SELECT {mcols} FROM {db}.measurements FINAL WHERE {' AND '.join(where)}"
+            "  ) AS m ALL INNER JOIN ("
             "   SELECT measurement_uid, rules_version, outcome, layer, mechanism"
             f"   FROM {db}.verdicts FINAL WHERE (measurement_uid, rules_version) IN ("
             "    SELECT measurement_uid, max(rules_version)"
             f"    FROM {db}.verdicts FINAL GROUP BY measurement_uid)"
-            "  ) USING measurement_uid"
-            ") ANY LEFT JOIN ("
+            "  ) AS v USING measurement_uid"
+            ") AS mv ANY LEFT JOIN ("
             " SELECT measurement_uid, toUInt8(1) AS has_control,"
             "  max(ifNull(tcp_success, 0) OR ifNull(tls_success, 0) OR ifNull(http_success, 0)"
             "   OR (isNotNull(dns_answer) AND isNull(dns_failure))) AS control_ok"
             f" FROM {db}.observations FINAL WHERE origin = 'control' GROUP BY measurement_uid"
-            ") USING measurement_uid "
+            ") AS c USING measurement_uid "
             "ORDER BY measurement_start_time, measurement_uid")
         settings: dict[str, Any] = {"max_block_size": batch}
         if self.cluster is not None:
