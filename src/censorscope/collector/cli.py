@@ -85,7 +85,7 @@ def serve(archive: Path, host: str, port: int, store_url: str | None,
     _raise_file_limit(max_connections + 256)
 
     async def run() -> int:
-        sink = open_sink(store_url) if store_url else None
+        sink = open_sink(store_url, archive) if store_url else None
         app = Collector(config, sink)
         try:
             await app.start()
@@ -132,7 +132,7 @@ def seal(archive: Path, store_url: str | None) -> None:
     async def run() -> int:
         live = LiveArchive(archive)
         live.start()
-        sink = open_sink(store_url) if store_url else None
+        sink = open_sink(store_url, archive) if store_url else None
         try:
             if sink is None:
                 return await live.seal()

@@ -3,17 +3,21 @@
 Rows are made by the same conversion as ``censorscope ingest`` (``censorscope.ingest.rows_of``),
 so a measurement received by the collector and the same one imported from a can give the same
 rows (cans carry the uid, so re-importing them adds nothing).
-The raw body stays reachable through the archive index (uid → can, offset, length).
+The raw body stays in the collector's archive: given the archive's directory, each row says so
+(``archive_file = "archive:<dir>"``, ``censorscope.archive.raw``), and the API, the report and
+``verify`` read the body back by its uid (from its sealed can through the index, or the spool).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from censorscope.archive.raw import archive_location
 from censorscope.archive.records import SpoolRecord
 from censorscope.store import open_store
 from censorscope.store.base import Store
@@ -47,9 +51,11 @@ def open_store_url(url: str) -> Store:
 class StoreSink:
     """Writes spooled records into a store, one ``write_batch`` per feeder batch."""
 
-    def __init__(self, store: Store, rows: RowsFn | None = None) -> None:
+    def __init__(self, store: Store, rows: RowsFn | None = None,
+                 archive: Path | None = None) -> None:
         self.store = store
         self.rows = rows or _rows_function()
+        self.location = archive_location(archive) if archive is not None else None
         self.skipped = 0
 
     def write(self, records: list[SpoolRecord]) -> None:
@@ -65,6 +71,8 @@ class StoreSink:
                             record.uid, exc)
                 self.skipped += 1
                 continue
+            if self.location is not None:
+                m = [r._replace(archive_file=self.location) for r in m]
             measurements.extend(m)
             observations.extend(o)
             verdicts.extend(v)
@@ -75,7 +83,8 @@ class StoreSink:
         self.store.close()
 
 
-def open_sink(url: str) -> StoreSink:
-    """The sink for ``--store URL``."""
+def open_sink(url: str, archive: Path | None = None) -> StoreSink:
+    """The sink for ``--store URL`` of the collector whose archive is ``archive`` (the rows
+    then point at it for their raw bodies)."""
 
-    return StoreSink(open_store_url(url))
+    return StoreSink(open_store_url(url), archive=archive)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import click
 import orjson
 
+from censorscope.archive.raw import read_raw
 from censorscope.model.evidence import Evidence
 from censorscope.model.rows import MeasurementRow, ObservationRow
 from censorscope.pipeline.analyze.registry import load_scorers
@@ -35,24 +35,6 @@ from .exits import fail, open_store_or_exit
 __all__ = ["verify", "verify_store"]
 
 MAX_SHOWN = 50
-
-
-def _raw(meta: MeasurementRow) -> dict[str, Any] | None:
-    """The raw measurement, read back from the file ``ingest`` read it from (a plain file at
-    ``archive_file``, ``archive_length`` bytes at ``archive_offset``), or None."""
-    path, offset, length = meta.archive_file, meta.archive_offset, meta.archive_length
-    if not path or "!" in path or offset is None or not length:
-        return None
-    file = Path(path)
-    if not file.is_file() or file.suffix in (".gz", ".zst", ".tar"):
-        return None
-    try:
-        with file.open("rb") as fh:
-            fh.seek(offset)
-            obj = orjson.loads(fh.read(length))
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    return obj if isinstance(obj, dict) else None
 
 
 class _Lookup:
@@ -100,7 +82,7 @@ def verify_store(store: Store, *, latest_only: bool = True) -> dict[str, Any]:
                 if not raw_loaded and any(why == NEEDS_RAW
                                           for _, why in results):
                     raw_loaded = True
-                    raw = _raw(meta)
+                    raw = read_raw(meta)
                     if raw is not None:
                         facts = Facts(meta, facts.observations, raw, lookup)
                         results = check_items(items, facts)
