@@ -37,7 +37,9 @@ ENV_SETTINGS = "CENSORSCOPE_API_SETTINGS"
 DESCRIPTION = """\
 censorscope's API: OONI's measurement endpoints with OONI's names and parameters
 (search with keyset pages, measurement_meta, raw_measurement, the MAT aggregation with CSV),
-and censorscope's verdicts with evidence, observations, incidents and outages.
+and censorscope's verdicts with evidence, observations, incidents, outages, services,
+reports and costs. Reads are anonymous; the writes (analysts' findings, feedback labels on
+verdicts) need a bearer token (`censorscope token new`).
 Every error is `{"error": {"code", "message", "detail"}}`; every answer carries
 `X-RateLimit-Remaining` (seconds of request time left in the client's quota).
 """

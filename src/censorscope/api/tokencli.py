@@ -33,5 +33,5 @@ def new(role: str, tokens_file: str) -> None:
         click.echo(f"censorscope: {exc}", err=True)
         sys.exit(2)
     click.echo(made)
-    click.echo(f"token: a {role} token; its hash is in {tokens_file} (the token itself is "
+    click.echo(f"token: an {role} token; its hash is in {tokens_file} (the token itself is "
                "not kept: store it now)", err=True)
