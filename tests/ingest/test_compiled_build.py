@@ -1,7 +1,8 @@
 """The package as ``pip install`` builds it (setup.py compiles the analysis hot path with
 mypyc) writes exactly the verdicts the pure-Python development tree writes.
 
-The wheel is built for real (``pip wheel``), unpacked and put first on ``PYTHONPATH``;
+The wheel is built for real (``pip wheel`` of a copy of the source tree,
+tests/packaging/wheelkit.py), unpacked and put first on ``PYTHONPATH``;
 ``censorscope analyze`` then runs from it over the lab corpus (every QA scenario and both
 TikTok cases) and every real OONI sample, and its output must equal, byte for byte, the
 output of the same command from the source tree. The test also checks the compiled modules
@@ -17,6 +18,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.packaging.wheelkit import build_wheel
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO.parent / "shared" / "data" / "ooni-samples"
@@ -53,11 +56,8 @@ def _analyze(corpus: Path, env: dict[str, str]) -> bytes:
 
 @pytest.mark.slow
 def test_wheel_compiles_the_hot_path_and_writes_the_same_verdicts(tmp_path: Path) -> None:
-    dist, site = tmp_path / "dist", tmp_path / "site"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
-                            str(dist), str(REPO)], capture_output=True, text=True, check=False)
-    assert built.returncode == 0, built.stderr[-3000:]
-    [wheel] = dist.glob("censorscope-*.whl")
+    site = tmp_path / "site"
+    wheel, _ = build_wheel(tmp_path / "build", pure=False)
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(site)
     compiled_env = {**os.environ, "PYTHONPATH": str(site)}
