@@ -16,11 +16,16 @@ comes from 127.0.0.1) and measured:
   request seen by the client (and the server's own ``elapsed_seconds``/``query_time``);
 - ``cold``: the store file's pages are dropped from the page cache
   (``posix_fadvise(DONTNEED)`` on that file only) and the server is restarted before each of
-  ``--cold-runs`` runs; the first request of each kind after that is a cold one;
+  ``--cold-runs`` runs; the first request of each kind after that is a cold one (it opens the
+  file, reads the catalog and the blocks from disk); the server counts as started when it
+  answers 404 to an unknown path, plus 5 s with several workers (uvicorn's supervisor listens
+  before its workers are up);
 - ``load``: ``--clients`` concurrent keep-alive clients (asyncio, one connection each) send a
   mix of 40 % MAT, 40 % search and 20 % search_domain requests for ``--seconds``: requests/s,
   p50/p95/p99 under load, non-200 answers; once right after a cold start (the first
-  ``--cold-seconds``) and once warm.
+  ``--cold-seconds``) and once warm;
+- ``mat_year`` and ``mat_year_by_country`` (no target): every country over the whole year by
+  day, and by day and country, ``--wide`` requests each, warm.
 
 Every figure is one JSON line on stdout (``"bench": "api"``, ``"case"`` names it).
 
@@ -57,6 +62,7 @@ import duckdb  # noqa: E402
 
 SERVE = [sys.executable, "-m", "censorscope.cli.main", "serve"]
 WINDOW_DAYS = 30
+WORKER_SETTLE_SECONDS = 5.0  # --workers N: time for the other workers to start
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,17 @@ class Requests:
             "probe_cc": cc, "test_name": "web_connectivity",
             "domain": self.rng.choice(self.t.domains[cc]), "since": since, "until": until,
             "limit": 50})
+
+    def mat_year(self) -> str:
+        """Every country, the whole year, by day (no target: beyond the MAT's usual query)."""
+        return "/api/v1/aggregation?" + urlencode({
+            "since": self.t.first.isoformat(),
+            "until": (self.t.last + timedelta(days=1)).isoformat(),
+            "axis_x": "measurement_start_day"})
+
+    def mat_year_by_country(self) -> str:
+        """The whole year by day and country (a grid of ~22,000 cells)."""
+        return self.mat_year() + "&axis_y=probe_cc"
 
     def kind(self, kind: str) -> str:
         path: str = getattr(self, kind)()
@@ -201,6 +218,14 @@ def _server_seconds(body: bytes) -> float | None:
     if "metadata" in answer:
         return float(answer["metadata"]["query_time"])
     return None
+
+
+async def sequential_one(port: int, path: str) -> tuple[int, bytes]:
+    conn = Connection(port)
+    try:
+        return await conn.get(path)
+    finally:
+        await conn.close()
 
 
 async def sequential(port: int, paths: list[str]) -> tuple[list[float], list[float], int]:
@@ -287,17 +312,21 @@ def serving(path: Path, workers: int, extra: list[str] | None = None) -> Iterato
         env={**os.environ, "PYTHONPATH": str(REPO / "src")})
     try:
         deadline = time.monotonic() + 60
-        while True:
+        while True:  # an unknown path answers 404 without touching the store
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                status, _ = asyncio.run(sequential_one(port, "/bench-ready"))
+                if status == 404:
                     break
             except OSError:
-                if proc.poll() is not None:
-                    raise SystemExit("censorscope serve exited: "
-                                     + (proc.stderr.read() if proc.stderr else "")) from None
-                if time.monotonic() > deadline:
-                    raise SystemExit("censorscope serve did not listen in 60 s") from None
-                time.sleep(0.1)
+                pass
+            if proc.poll() is not None:
+                raise SystemExit("censorscope serve exited: "
+                                 + (proc.stderr.read() if proc.stderr else ""))
+            if time.monotonic() > deadline:
+                raise SystemExit("censorscope serve did not answer in 60 s")
+            time.sleep(0.1)
+        if workers > 1:  # the supervisor listens before its workers have started
+            time.sleep(WORKER_SETTLE_SECONDS)
         yield port
     finally:
         if proc.poll() is None:
@@ -312,11 +341,12 @@ def serving(path: Path, workers: int, extra: list[str] | None = None) -> Iterato
 
 
 def _line(**fields: Any) -> None:
-    print(json.dumps({"bench": "api", **fields}), flush=True)
+    print(json.dumps({"bench": "api", **fields,
+                      "load_average": round(os.getloadavg()[0], 1)}), flush=True)
 
 
 def run(path: Path, *, workers: int, requests: int, clients: int, seconds: float,
-        cold_runs: int, cold_seconds: float, t: Targets) -> None:
+        cold_runs: int, cold_seconds: float, t: Targets, wide: int) -> None:
     common = {"workers": workers, "store": str(path)}
     kinds = ("mat", "search", "search_domain")
     # cold: page cache of the file dropped, fresh server, first request of each kind
@@ -350,6 +380,10 @@ def run(path: Path, *, workers: int, requests: int, clients: int, seconds: float
                   met=stats["p50_ms"] is not None and stats["p50_ms"] <= target, **common)
         _line(case="load_warm", **asyncio.run(load(port, Requests(t, seed=19), clients,
                                                    seconds)), **common)
+        for kind in ("mat_year", "mat_year_by_country"):
+            took, server, bad = asyncio.run(sequential(port, [reqs.kind(kind)] * wide))
+            _line(case=f"{kind}_warm", requests=len(took), non_200=bad, **_percentiles(took),
+                  server_p50_ms=_percentiles(server)["p50_ms"], **common)
 
 
 def main() -> None:
@@ -364,6 +398,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="warm load duration")
     ap.add_argument("--cold-runs", type=int, default=5)
     ap.add_argument("--cold-seconds", type=float, default=10.0, help="cold load duration")
+    ap.add_argument("--wide", type=int, default=10,
+                    help="requests of each whole-year MAT query (no target)")
     args = ap.parse_args()
     if not args.store.exists():
         sys.path.insert(0, str(Path(__file__).parent))
@@ -377,12 +413,11 @@ def main() -> None:
     finally:
         size.close()
     _line(case="store", measurements=count, countries=t.countries, first=str(t.first),
-          last=str(t.last), cpus=os.cpu_count(), load_average=os.getloadavg()[0],
-          at=datetime.now().isoformat(timespec="seconds"))
+          last=str(t.last), cpus=os.cpu_count(), at=datetime.now().isoformat(timespec="seconds"))
     for workers in args.workers:
         run(args.store, workers=workers, requests=args.requests, clients=args.clients,
             seconds=args.seconds, cold_runs=args.cold_runs, cold_seconds=args.cold_seconds,
-            t=t)
+            t=t, wide=args.wide)
 
 
 if __name__ == "__main__":

@@ -209,16 +209,18 @@ def test_bench_api_runs_against_censorscope_serve(synth: tuple[Path, dict[str, o
     r = subprocess.run(
         [sys.executable, str(REPO / "bench" / "api.py"), "--store", str(synth[0]),
          "--workers", "1", "--requests", "3", "--clients", "4", "--seconds", "1",
-         "--cold-runs", "1", "--cold-seconds", "0"],
+         "--cold-runs", "1", "--cold-seconds", "0", "--wide", "1"],
         capture_output=True, text=True, timeout=240, check=False)
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     cases = {line["case"]: line for line in lines}
     assert set(cases) == {"store", "mat_cold", "search_cold", "search_domain_cold",
-                          "mat_warm", "search_warm", "search_domain_warm", "load_warm"}
+                          "mat_warm", "search_warm", "search_domain_warm", "load_warm",
+                          "mat_year_warm", "mat_year_by_country_warm"}
     assert cases["store"]["measurements"] == N
-    for kind in ("mat", "search", "search_domain"):
-        assert cases[f"{kind}_warm"]["non_200"] == 0 and cases[f"{kind}_warm"]["requests"] == 3
+    for kind, n in (("mat", 3), ("search", 3), ("search_domain", 3), ("mat_year", 1),
+                    ("mat_year_by_country", 1)):
+        assert cases[f"{kind}_warm"]["non_200"] == 0 and cases[f"{kind}_warm"]["requests"] == n
         assert cases[f"{kind}_warm"]["p50_ms"] > 0
     load = cases["load_warm"]
     assert load["requests"] > 0 and load["non_200"] == 0 and load["requests_per_s"] > 0
