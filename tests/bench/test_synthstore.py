@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -224,3 +225,17 @@ def test_bench_api_runs_against_censorscope_serve(synth: tuple[Path, dict[str, o
         assert cases[f"{kind}_warm"]["p50_ms"] > 0
     load = cases["load_warm"]
     assert load["requests"] > 0 and load["non_200"] == 0 and load["requests_per_s"] > 0
+
+
+def test_serve_no_quotas_has_no_rate_limit(synth: tuple[Path, dict[str, object]]) -> None:
+    """``censorscope serve --no-quotas`` (what the benchmark starts) charges nobody: no
+    X-RateLimit-Remaining, and the store's answer as usual."""
+    from bench import api as bench_api
+
+    with bench_api.serving(synth[0], 1) as port:
+        with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/api/v1/aggregation?since=2024-01-01"
+                "&until=2025-01-01", timeout=30) as r:
+            assert r.status == 200
+            assert "x-ratelimit-remaining" not in {k.lower() for k in r.headers}
+            assert json.loads(r.read())["result"]["measurement_count"] == N
