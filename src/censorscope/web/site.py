@@ -23,14 +23,27 @@ from censorscope.api.app import ENV_SETTINGS, ENV_STORE, create_app, settings_fr
 from censorscope.api.settings import Settings
 from censorscope.store.base import Store
 
-from . import mat, measurement, search
+from . import (
+    countries,
+    domains,
+    incidents,
+    mat,
+    measurement,
+    networks,
+    outages,
+    reports,
+    search,
+    services,
+)
 from .pages import render
 from .templating import STATIC
 
 __all__ = ["PAGE_ROUTERS", "create_site", "is_page_path", "site_from_env"]
 
 # the explorer's page routers, in the order their routes are tried
-PAGE_ROUTERS = (search.router, measurement.router, mat.router)
+PAGE_ROUTERS = (search.router, measurement.router, mat.router, countries.router,
+                networks.router, domains.router, services.router, incidents.router,
+                outages.router, reports.router)
 
 TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 422: "Bad request",
           429: "Too many requests", 500: "Internal error", 503: "Store unavailable"}
