@@ -4,7 +4,7 @@ Built-in experiments are found, not listed: every package ``censorscope.experime
 with an ``experiment.py`` that defines ``EXPERIMENT`` is registered when this module is
 imported (:func:`_builtin`); :func:`register` adds one at run time (a plug-in, or a test's own small
 experiment) and :func:`unregister` removes it again. Names are unique; registering a taken
-name is an error unless ``replace=True``. See CONTRIBUTING.md, "How to add an experiment".
+name is an error unless ``replace=True``. See CONTRIBUTING.md, "Adding an experiment".
 """
 
 from __future__ import annotations
