@@ -30,3 +30,17 @@ def lab(lab_url: str) -> Iterator[TestClient]:
 def samples(samples_url: str) -> Iterator[TestClient]:
     with site_client(samples_url) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def events_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The lab case with a hostile AS name and three outages (tests/web/explorekit)."""
+    from tests.web.explorekit import events_store
+
+    return events_store(tmp_path_factory.mktemp("web-events"))
+
+
+@pytest.fixture(scope="session")
+def events(events_url: str) -> Iterator[TestClient]:
+    with site_client(events_url) as client:
+        yield client

@@ -174,7 +174,8 @@ def sni_grids(inc: Mapping[str, Any], names: Mapping[int, str | None]) -> list[d
 
 
 def evidence_rows(store: Store, uids: Sequence[str]) -> list[dict[str, Any]]:
-    """The evidence measurements with their stored rows and latest verdicts, by time."""
+    """The evidence measurements with their stored rows and latest verdicts, by time (uids
+    the store does not hold last)."""
     out = []
     for uid in dict.fromkeys(uids):
         row = store.get_measurement(uid)
@@ -190,7 +191,7 @@ def evidence_rows(store: Store, uids: Sequence[str]) -> list[dict[str, Any]]:
             "outcome": verdict.outcome if verdict else None,
             "mechanism": verdict.mechanism if verdict else None,
         })
-    out.sort(key=lambda r: (r["time"] or datetime.min, r["uid"]))
+    out.sort(key=lambda r: (r["time"] is None, r["time"] or datetime.min, r["uid"]))
     return out
 
 
