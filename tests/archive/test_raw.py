@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from censorscope.archive.raw import ARCHIVE_PREFIX, read_raw
 from censorscope.collector.sink import open_sink
@@ -90,3 +91,19 @@ def test_rows_of_ingested_files_plain_and_gzip(tmp_path: Path) -> None:
     plain.write_bytes(b" " + plain.read_bytes())
     row = next(r for r in rows if r is not None and r.archive_file == str(plain))
     assert read_raw(row) is None
+
+
+def test_a_file_ingested_by_a_relative_path_is_read_from_anywhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "m.jsonl").write_bytes(orjson.dumps(measurement(7)) + b"\n")
+    url = f"duckdb://{tmp_path / 'store.duckdb'}"
+    monkeypatch.chdir(tmp_path / "in")
+    with open_store(url) as store:
+        assert ingest(["m.jsonl"], store, analyze=False).total("ingested") == 1
+    monkeypatch.chdir(tmp_path)
+    with open_store(url, read_only=True) as store:
+        (row,) = [store.get_measurement(u) for batch in store.iter_uids() for u in batch]
+    assert row is not None and row.archive_file == str(tmp_path / "in" / "m.jsonl")
+    raw = read_raw(row)
+    assert raw is not None and raw["test_keys"]["n"] == 7

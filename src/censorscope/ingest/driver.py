@@ -17,6 +17,7 @@ partial rows. Re-ingesting adds nothing (the store is idempotent by measurement_
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import threading
 import time
@@ -113,7 +114,8 @@ def rows_of(msm: dict[str, Any], record: RawRecord | None = None, *,
     """Every row of one measurement (what the collector writes for one submission, too)."""
     uid = measurement_uid(msm, record.data if record is not None else None)
     if record is not None:
-        archive = f"{record.path}!{record.member}" if record.member else record.path
+        where = os.path.abspath(record.path)  # readable back from any working directory
+        archive = f"{where}!{record.member}" if record.member else where
         row = measurement_row(msm, uid, archive_file=archive, archive_offset=record.offset,
                               archive_length=len(record.data))
     else:

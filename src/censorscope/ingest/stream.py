@@ -279,7 +279,8 @@ def learn_chunk(records: list[Record], ctx: AnalysisContext, *, spill: bool,
             try:
                 uid = measurement_uid(msm, data if index is None else None)
                 if index is None:
-                    archive = f"{path}!{member}" if member else path
+                    where = os.path.abspath(path)  # readable back from any working directory
+                    archive = f"{where}!{member}" if member else where
                     meta = measurement_row(msm, uid, archive_file=archive,
                                            archive_offset=offset, archive_length=len(data))
                 else:
