@@ -130,18 +130,31 @@ def test_country_networks_incidents_and_chart(lab: TestClient,
                                     "&until=2022-09-16T00%3A00%3A00Z&time_grain=hour")
 
 
+# blocked: the MAT flags of the measurement row (anomaly, not failure) — the latest verdict's
+BLOCKED = "anomaly AND NOT failure"
+
+
+def test_mat_flags_are_the_latest_verdicts(sql: duckdb.DuckDBPyConnection) -> None:
+    """What the pages count as blocked (MAT anomaly) is what the latest verdict says."""
+    rows = sql.execute(f"SELECT count(*), count(*) FILTER (WHERE ({BLOCKED}) = (outcome IN "
+                       f"('blocked', 'impaired'))) FROM ({LATEST})").fetchone() or (0, -1)
+    assert rows[0] == rows[1] == 144
+
+
 def test_country_blocked_domains_and_services(lab: TestClient,
                                               sql: duckdb.DuckDBPyConnection) -> None:
     root, data = _pair(lab, "/countries/AZ")
     rows = sql.execute(
-        f"SELECT domain, count(*), count(*) FILTER (WHERE outcome IN ('blocked', 'impaired')), "
-        f"list(DISTINCT probe_asn ORDER BY probe_asn) FILTER (WHERE outcome IN ('blocked', "
-        f"'impaired')) FROM ({LATEST}) WHERE probe_cc = 'AZ' AND measurement_start_time >= ? "
-        "AND measurement_start_time < ? GROUP BY domain HAVING count(*) FILTER (WHERE outcome "
-        "IN ('blocked', 'impaired')) > 0 ORDER BY 3 DESC, 1", list(WINDOW)).fetchall()
-    assert [(d["domain"], d["measured"], d["blocked"], d["networks_blocking"])
-            for d in data["blocked_domains"]] == [tuple(r) for r in rows]
-    assert rows == [("www.tiktok.com", 72, 26, [29049, 41997])]
+        f"SELECT domain, count(*), count(*) FILTER (WHERE {BLOCKED}), "
+        f"list(DISTINCT probe_asn ORDER BY probe_asn) FILTER (WHERE {BLOCKED}), "
+        f"list(DISTINCT blocking_type) FILTER (WHERE {BLOCKED}) FROM measurements "
+        "WHERE probe_cc = 'AZ' AND measurement_start_time >= ? AND measurement_start_time < ? "
+        f"GROUP BY domain HAVING count(*) FILTER (WHERE {BLOCKED}) > 0 ORDER BY 3 DESC, 1",
+        list(WINDOW)).fetchall()
+    assert [(d["domain"], d["measured"], d["blocked"], d["networks_blocking"],
+             list(d["blocking_types"])) for d in data["blocked_domains"]] == \
+        [tuple(r) for r in rows]
+    assert rows == [("www.tiktok.com", 72, 26, [29049, 41997], ["tls"])]
     first, last = sql.execute(
         f"SELECT min((measurement_start_time, measurement_uid)), "
         f"max((measurement_start_time, measurement_uid)) FROM ({LATEST}) WHERE probe_cc = 'AZ' "
@@ -150,18 +163,22 @@ def test_country_blocked_domains_and_services(lab: TestClient,
     assert (top["first_blocked"]["time"], top["first_blocked"]["uid"]) == (_z(first[0]),
                                                                             first[1])
     assert (top["last_blocked"]["time"], top["last_blocked"]["uid"]) == (_z(last[0]), last[1])
-    assert top["mechanisms"] == {"tls.timeout.sni": 26}
+    assert top["first_blocked"]["mechanism"] == top["last_blocked"]["mechanism"] == \
+        "tls.timeout.sni"
     cells = _table(root, "blocked-domains")
     assert cells[0][:3] == ["www.tiktok.com", "26", "72"]
+    assert cells[0][6] == f"{_when(top['first_blocked']['time'])} tls.timeout.sni"
     assert "/domains/www.tiktok.com" in links(root)
-    # services: the API's /api/v1/services of the same window, summed over networks
+    # services: as many measurements as the API's /api/v1/services counts in the same window
     api = lab.get("/api/v1/services", params={"probe_cc": "AZ", "since": "2022-09-14",
                                               "until": "2022-09-16"}).json()
     measured = {s["name"]: s["measurement_count"] for s in api["services"]
                 if s["measurement_count"]}
     assert {s["name"]: s["measured"] for s in data["services"]} == measured == {"tiktok": 72}
-    assert data["services"][0]["blocked"] == 26
-    assert data["services"][0]["networks_blocking_now"] == [29049, 41997]
+    tiktok = next(s for s in api["services"] if s["name"] == "tiktok")
+    assert data["services"][0]["blocked"] == sum(
+        n["outcomes"].get("blocked", 0) for n in tiktok["networks"]) == 26
+    assert data["services"][0]["networks_blocking"] == [29049, 41997]
 
 
 def test_network_page(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
@@ -192,10 +209,18 @@ def test_network_page(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
     assert cells[0][3] == _when(named["network"]["last_clean"]["time"])
     # the domains blocked there: latest verdicts
     rows = sql.execute(
-        f"SELECT domain, count(*), count(*) FILTER (WHERE outcome = 'blocked') FROM ({LATEST}) "
-        "WHERE probe_asn = 41997 AND domain = 'www.tiktok.com' GROUP BY domain").fetchall()
+        f"SELECT domain, count(*), count(*) FILTER (WHERE {BLOCKED}) FROM measurements "
+        f"WHERE probe_asn = 41997 GROUP BY domain HAVING count(*) FILTER (WHERE {BLOCKED}) > 0"
+        ).fetchall()
     assert [(d["domain"], d["measured"], d["blocked"]) for d in data["blocked_domains"]] == \
         [tuple(r) for r in rows] == [("www.tiktok.com", 24, 10)]
+    [top] = data["blocked_domains"]
+    (first,) = sql.execute(f"SELECT min((measurement_start_time, measurement_uid)) FROM "
+                           f"measurements WHERE probe_asn = 41997 AND {BLOCKED}").fetchone() \
+        or (None,)
+    assert (top["first_blocked"]["time"], top["first_blocked"]["uid"]) == (_z(first[0]),
+                                                                            first[1])
+    assert top["first_blocked"]["uid"] == mine["first_blocked_uid"]
     # the unaffected network lists the incident as not affected
     other = lab.get("/networks/AS28787.json").json()
     assert other["incidents"] == [] and [i["id"] for i in other["incidents_not_affected"]] \
@@ -207,11 +232,11 @@ def test_domain_page(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
     root, data = _pair(lab, "/domains/www.tiktok.com")
     assert lab.get("/domains/WWW.TIKTOK.COM.json").json() == data
     rows = sql.execute(
-        f"SELECT probe_cc, probe_asn, count(*), count(*) FILTER (WHERE outcome = 'blocked'), "
-        "min((measurement_start_time, measurement_uid)) FILTER (WHERE outcome = 'blocked'), "
-        "max((measurement_start_time, measurement_uid)) FILTER (WHERE outcome = 'blocked'), "
-        f"max((measurement_start_time, measurement_uid)) FROM ({LATEST}) "
-        "WHERE domain = 'www.tiktok.com' GROUP BY ALL ORDER BY 1, 2").fetchall()
+        f"SELECT probe_cc, probe_asn, count(*), count(*) FILTER (WHERE {BLOCKED}), "
+        f"min((measurement_start_time, measurement_uid)) FILTER (WHERE {BLOCKED}), "
+        f"max((measurement_start_time, measurement_uid)) FILTER (WHERE {BLOCKED}), "
+        "max((measurement_start_time, measurement_uid)) FROM measurements "
+        "WHERE domain = 'www.tiktok.com' GROUP BY ALL ORDER BY 4 DESC, 3 DESC, 1, 2").fetchall()
     assert len(data["networks"]) == len(rows) == 3
     for n, r in zip(data["networks"], rows, strict=True):
         assert (n["probe_cc"], n["asn"], n["measured"], n["blocked"]) == tuple(r[:4])
@@ -229,7 +254,7 @@ def test_domain_page(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
     # a window: only the 15th
     day = lab.get("/domains/www.tiktok.com.json",
                   params={"since": "2022-09-15", "until": "2022-09-16"}).json()
-    (n15,) = sql.execute(f"SELECT count(*) FROM ({LATEST}) WHERE domain = 'www.tiktok.com' "
+    (n15,) = sql.execute("SELECT count(*) FROM measurements WHERE domain = 'www.tiktok.com' "
                          "AND measurement_start_time >= '2022-09-15'").fetchone() or (0,)
     assert day["measured"] == n15 == 18
     assert day["form"] == {"since": "2022-09-15", "until": "2022-09-16"}
@@ -281,3 +306,29 @@ def test_unknown_places_are_error_pages(lab: TestClient, path: str, status: int,
     alert = next(p for p in parse(page.text).iter("p") if p.attrs.get("role") == "alert")
     assert alert.texts() == message
     assert lab.get("/countries/A1").status_code == 422
+
+
+def test_countries_of_the_real_samples(samples: TestClient, samples_url: str) -> None:
+    """Every country of the real OONI samples: the list's counts and days are SQL's, and each
+    country page lists its networks with SQL's counts (measurements without a start time
+    counted, as the MAT counts them, but left out of the days)."""
+    con = duckdb.connect(samples_url.removeprefix("duckdb:///"), read_only=True)
+    try:
+        rows = con.execute(f"SELECT probe_cc, {MAT}, min(measurement_start_time)::DATE, "
+                           "max(measurement_start_time)::DATE FROM measurements "
+                           "GROUP BY probe_cc ORDER BY probe_cc").fetchall()
+        nets = con.execute(f"SELECT probe_cc, probe_asn, {MAT} FROM measurements "
+                           "GROUP BY ALL").fetchall()
+    finally:
+        con.close()
+    data = samples.get("/countries.json").json()
+    assert len(rows) > 20
+    assert [(c["probe_cc"], *(c[k] for k in COUNTS), c["first_day"], c["last_day"])
+            for c in data["countries"]] == [
+        (r[0], *r[1:6], str(r[6]) if r[6] else None, str(r[7]) if r[7] else None)
+        for r in rows]
+    for (cc, *_rest) in rows:
+        page = samples.get(f"/countries/{cc}.json")
+        assert page.status_code == 200, cc
+        got = {n["asn"]: [n[k] for k in COUNTS] for n in page.json()["networks"]}
+        assert got == {r[1]: list(r[2:]) for r in nets if r[0] == cc}, cc

@@ -7,6 +7,7 @@ that window; links to the search)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Final
 
@@ -14,12 +15,13 @@ from fastapi import APIRouter, Path, Request
 
 from censorscope.api.deps import pool_of
 from censorscope.api.errors import APIError
-from censorscope.api.servicecounts import count_outcomes, known_services
+from censorscope.api.servicecounts import known_services
 from censorscope.cost.economy import economy_table
 from censorscope.cost.errors import CostInputError
-from censorscope.store.base import COUNT_KEYS
+from censorscope.store.base import COUNT_KEYS, Store
 from censorscope.store.search import SearchFilter
 
+from .blocking import Blocking, blocked_refs, blocking_by
 from .events import incident_row, outage_row
 from .pages import page
 from .paths import (
@@ -31,8 +33,7 @@ from .paths import (
     service_path,
 )
 from .recentchart import recent_chart
-from .tallies import BLOCKING_OUTCOMES, domain_rows, tally_by
-from .timewindow import RECENT_DAYS, recent_window
+from .timewindow import RECENT_DAYS, last_measurement_time, recent_window
 
 __all__ = ["MAX_NETWORK_LOOKUPS", "TOP_DOMAINS", "country_name", "counts_of", "router"]
 
@@ -65,16 +66,20 @@ def counts_of(cells: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _days(cells: Sequence[Mapping[str, Any]]) -> tuple[date, date]:
+def _days(cells: Sequence[Mapping[str, Any]]) -> tuple[date | None, date | None]:
+    """The first and last day of ``cells`` (None, None when no measurement has a time)."""
     days = [c["day"] for c in cells if c["day"] is not None]
-    return min(days), max(days)
+    return (min(days), max(days)) if days else (None, None)
 
 
 def _at(d: date) -> datetime:
     return datetime.combine(d, time())
 
 
-def _recent_search(last_day: date, **filters: Any) -> str:
+def _recent_search(last_day: date | None, **filters: Any) -> str:
+    """The search of the last 30 days up to ``last_day`` (the search's default without)."""
+    if last_day is None:
+        return search_path(filters)
     until = _at(last_day) + timedelta(days=1)
     return search_path({**filters, "since": until - timedelta(days=RECENT_DAYS),
                         "until": until})
@@ -118,6 +123,8 @@ def _networks(store: Any, cc: str, cells: Sequence[Mapping[str, Any]]) -> list[d
                     "search_url": _recent_search(last, probe_cc=cc, probe_asn=f"AS{asn}")})
     out.sort(key=lambda n: (-n["measurement_count"], n["asn"]))
     for n in out[:MAX_NETWORK_LOOKUPS]:  # the newest row: its time, uid and AS name
+        if n["last_day"] is None:
+            continue
         rows = store.search_measurements(
             SearchFilter(since=_at(n["last_day"]), probe_cc=(cc,), probe_asn=(n["asn"],)),
             order="desc", limit=1)
@@ -128,23 +135,50 @@ def _networks(store: Any, cc: str, cells: Sequence[Mapping[str, Any]]) -> list[d
     return out
 
 
-def _services(tallies: Mapping[str, Mapping[tuple[str, int], Any]]) -> list[dict[str, Any]]:
+def _blocked(cell: Mapping[str, Any]) -> bool:
+    return int(cell["anomaly_count"]) + int(cell["confirmed_count"]) > 0
+
+
+def _blocked_domains(store: Store, where: SearchFilter, cells: Sequence[Mapping[str, Any]]
+                     ) -> tuple[list[dict[str, Any]], int]:
+    """The domains with blocked measurements among ``cells`` (test, domain, AS, blocking
+    type), most blocked first: the first :data:`TOP_DOMAINS` with their first and last blocked
+    measurement; and how many more there are."""
+    web = [c for c in cells if c["domain"] and c["test_name"] != "service"]
+    per = blocking_by(web, lambda c: str(c["domain"]))
+    blocking: dict[str, set[int]] = {}
+    for c in web:
+        if _blocked(c):
+            blocking.setdefault(str(c["domain"]), set()).add(int(c["probe_asn"]))
+    ranked = sorted((d for d, b in per.items() if b.blocked),
+                    key=lambda d: (-per[d].blocked, d))
+    out = []
+    for d in ranked[:TOP_DOMAINS]:
+        mine = replace(where, domain=(d,))
+        out.append({"domain": d, "url": domain_path(d), **per[d].to_json(),
+                    "networks_blocking": sorted(blocking[d]), **blocked_refs(store, mine),
+                    "search_url": search_path({"probe_cc": where.probe_cc[0]
+                                               if where.probe_cc else None, "domain": d,
+                                               "since": where.since, "until": where.until})})
+    return out, max(0, len(ranked) - TOP_DOMAINS)
+
+
+def _services(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per known service, the MAT counts of the measurements its scope covers (its tests,
+    the domains of its endpoint set) and the networks where some were blocked."""
     out: list[dict[str, Any]] = []
-    for name, networks in tallies.items():
-        if not networks:
+    for name, service in known_services().items():
+        mine = [c for c in cells if service.scope.covers(
+            c["test_name"], c["domain"] if c["test_name"] == "service" else None, c["domain"])]
+        if not mine:
             continue
-        outcomes: dict[str, int] = {}
-        for t in networks.values():
-            for k, v in t.outcomes.items():
-                outcomes[k] = outcomes.get(k, 0) + v
-        latest_blocking = [t.probe_asn for t in networks.values()
-                           if t.latest is not None and t.latest.outcome in BLOCKING_OUTCOMES]
-        out.append({"name": name, "url": service_path(name),
-                    "measured": sum(outcomes.values()),
-                    "blocked": sum(outcomes.get(o, 0) for o in BLOCKING_OUTCOMES),
-                    "outcomes": dict(sorted(outcomes.items(), key=lambda kv: (-kv[1], kv[0]))),
-                    "networks": len(networks),
-                    "networks_blocking_now": sorted(latest_blocking)})
+        total = Blocking()
+        for c in mine:
+            total.add(c)
+        out.append({"name": name, "url": service_path(name), **total.to_json(),
+                    "networks": len({c["probe_asn"] for c in mine}),
+                    "networks_blocking": sorted({int(c["probe_asn"]) for c in mine
+                                                 if _blocked(c)})})
     out.sort(key=lambda s: (-s["blocked"], -s["measured"], s["name"]))
     return out
 
@@ -160,30 +194,25 @@ def country(request: Request, cc: CC) -> dict[str, Any]:
                            {"probe_cc": code})
         first_day, last_day = _days(cells)
         networks = _networks(store, code, cells)
-        newest = store.search_measurements(SearchFilter(since=_at(last_day), probe_cc=(code,)),
-                                           order="desc", limit=1)
-        last = newest[0].measurement_start_time if newest else _at(last_day)
-        assert last is not None
-        since, until, grain = recent_window(_at(first_day), last)
         incidents = store.read_detections("incidents", cc=code)
         outages = store.read_detections("outages", cc=code)
-        rows = list(domain_rows(store, code, since, until))
-        services = count_outcomes(store, list(known_services().values()), since=since,
-                                  until=until, probe_cc=[code])
+        last = last_measurement_time(store, SearchFilter(
+            since=_at(last_day) if last_day else None, probe_cc=(code,)))
+        window: tuple[datetime, datetime, str] | None = None
+        domains: list[dict[str, Any]] = []
+        more_domains = 0
+        services: list[dict[str, Any]] = []
+        if first_day is not None and last is not None:  # measurements with a time
+            window = since, until, _ = recent_window(_at(first_day), last)
+            recent_cells = store.query_aggregate(
+                ["test_name", "domain", "probe_asn", "blocking_type"], since=since,
+                until=until, probe_cc=[code])
+            domains, more_domains = _blocked_domains(
+                store, SearchFilter(since=since, until=until, probe_cc=(code,)), recent_cells)
+            services = _services(recent_cells)
+    since_t, until_t = (window[0], window[1]) if window else (None, None)
     names = {n["asn"]: n["as_name"] for n in networks}
-    per_domain = tally_by(rows, lambda r: r.domain)
-    per_network = tally_by(rows, lambda r: (r.domain, r.probe_asn))
-    domains = []
-    for domain, t in per_domain.items():
-        if not t.blocked:
-            continue
-        blocking = sorted(a for (d, a), n in per_network.items() if d == domain and n.blocked)
-        domains.append({"domain": domain, "url": domain_path(domain), **t.to_json(),
-                        "networks_blocking": blocking,
-                        "search_url": search_path({"probe_cc": code, "domain": domain,
-                                                   "since": since, "until": until})})
-    domains.sort(key=lambda d: (-d["blocked"], d["domain"]))
-    recent = recent_chart(request, since, until, grain, probe_cc=code)
+    recent = recent_chart(request, *window, probe_cc=code) if window else None
     name = country_name(code)
     return {
         "title": f"{name} ({code})" if name else f"Country {code}",
@@ -195,16 +224,17 @@ def country(request: Request, cc: CC) -> dict[str, Any]:
         "incidents": [incident_row(i) for i in incidents],
         "outages": [outage_row(o, names.get(o["asn"]) if o.get("asn") is not None else None)
                     for o in outages],
-        "window": {"since": since, "until": until, "grain": grain, "days": RECENT_DAYS},
+        "window": {"since": window[0], "until": window[1], "grain": window[2],
+                   "days": RECENT_DAYS} if window else None,
         "recent": recent,
-        "blocked_domains": domains[:TOP_DOMAINS],
-        "blocked_domains_left_out": max(0, len(domains) - TOP_DOMAINS),
-        "services": _services(services),
+        "blocked_domains": domains,
+        "blocked_domains_left_out": more_domains,
+        "services": services,
         "links": {
-            "search": search_path({"probe_cc": code, "since": since, "until": until}),
-            "search_anomalies": search_path({"probe_cc": code, "since": since,
-                                             "until": until, "anomaly": "true"}),
-            "mat": recent["mat_url"],
+            "search": search_path({"probe_cc": code, "since": since_t, "until": until_t}),
+            "search_anomalies": search_path({"probe_cc": code, "since": since_t,
+                                             "until": until_t, "anomaly": "true"}),
+            "mat": recent["mat_url"] if recent else None,
             "report": f"/reports/{code}" if incidents or outages else None,
         },
     }

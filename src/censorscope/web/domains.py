@@ -1,8 +1,9 @@
 """The domain page ``/domains/{domain}``: in a window (by default the last 30 days of the
-domain's data), per country and network the outcomes of its measurements' latest verdicts,
-the mechanisms of the blocking ones, the first and last blocked measurement and the latest
-one (each linked to its page), with links to the search; and the incidents about the
-domain."""
+domain's data), per country and network its measurements by MAT class (the latest verdict's
+flags: blocked or impaired is anomaly or confirmed, :mod:`.blocking`) and the blocking types,
+most blocked first; for the first 40 networks the first and last blocked and the latest
+measurement with their verdicts' outcome and mechanism (each linked to its page); links to the
+search; and the incidents about the domain."""
 
 from __future__ import annotations
 
@@ -17,19 +18,20 @@ from censorscope.api.render import iso_z
 from censorscope.report.target import ReportTarget
 from censorscope.store.search import SearchFilter
 
+from .blocking import blocked_refs, blocking_by
 from .events import incident_row
 from .forms import Field, text
 from .pages import page
 from .paths import country_path, network_path, search_path
-from .tallies import domain_rows, tally_by
 from .timewindow import RECENT_DAYS, form_window, last_measurement_time
 
-__all__ = ["DOMAIN_PATTERN", "router"]
+__all__ = ["DOMAIN_PATTERN", "MAX_NETWORK_LOOKUPS", "router"]
 
 router = APIRouter()
 
 DOMAIN_PATTERN: Final = r"^[A-Za-z0-9._\-]{3,253}$"
 DomainPath = Annotated[str, Path(pattern=DOMAIN_PATTERN)]
+MAX_NETWORK_LOOKUPS: Final = 40  # networks whose measurements are looked up (most blocked)
 
 
 @page(router, "/domains/{domain}", template="domain.html", nav="countries")
@@ -44,23 +46,28 @@ def domain(request: Request, domain: DomainPath, since: Field = None,
             raise APIError(404, "no measurement of this domain is stored", {"domain": name})
         t0, t1 = form_window(text(since), text(until), last,
                              max_days=settings.search_window_days)
-        cells = store.query_aggregate(["probe_cc", "probe_asn"], since=t0, until=t1,
-                                      domain=[name])
-        countries = sorted({c["probe_cc"] for c in cells})
-        rows = [r for cc in countries
-                for r in domain_rows(store, cc, t0, t1, domains=frozenset({name}))]
+        cells = store.query_aggregate(["probe_cc", "probe_asn", "blocking_type"], since=t0,
+                                      until=t1, domain=[name])
+        per = blocking_by(cells, lambda c: (str(c["probe_cc"]), int(c["probe_asn"])))
+        ranked = sorted(per, key=lambda k: (-per[k].blocked, -per[k].measured, k))
+        networks = []
+        for i, (cc, asn) in enumerate(ranked):
+            refs: dict[str, Any] = dict.fromkeys(("first_blocked", "last_blocked", "latest"))
+            if i < MAX_NETWORK_LOOKUPS:
+                refs = blocked_refs(store, SearchFilter(
+                    since=t0, until=t1, probe_cc=(cc,), probe_asn=(asn,), domain=(name,)),
+                    blocked=per[(cc, asn)].blocked > 0)
+            latest = refs["latest"]
+            networks.append({
+                "probe_cc": cc, "country_url": country_path(cc), "asn": asn,
+                "network_url": network_path(asn),
+                "as_name": latest["probe_network_name"] if latest else None,
+                **per[(cc, asn)].to_json(), **refs,
+                "search_url": search_path({"probe_cc": cc, "probe_asn": f"AS{asn}",
+                                           "domain": name, "since": t0, "until": t1}),
+            })
+        countries = sorted({cc for cc, _ in per})
         incidents = [i for cc in countries for i in store.read_detections("incidents", cc=cc)]
-    mat = {(c["probe_cc"], int(c["probe_asn"])): c for c in cells}
-    networks = []
-    for (cc, asn), t in sorted(tally_by(rows, lambda r: (r.probe_cc, r.probe_asn)).items()):
-        cell = mat.get((cc, asn))
-        networks.append({
-            "probe_cc": cc, "country_url": country_path(cc), "asn": asn,
-            "network_url": network_path(asn), "as_name": t.as_name, **t.to_json(),
-            "mat_measurements": int(cell["measurement_count"]) if cell else 0,
-            "search_url": search_path({"probe_cc": cc, "probe_asn": f"AS{asn}",
-                                       "domain": name, "since": t0, "until": t1}),
-        })
     target = ReportTarget("domain", name)
     about = [incident_row(i) for i in incidents if target.matches(i)]
     blocked = [n for n in networks if n["blocked"]]
@@ -70,6 +77,7 @@ def domain(request: Request, domain: DomainPath, since: Field = None,
         "form": {"since": text(since), "until": text(until)},
         "window": {"since": t0, "until": t1, "days": RECENT_DAYS},
         "last_measurement": last,
+        "networks_left_unnamed": max(0, len(networks) - MAX_NETWORK_LOOKUPS),
         "measured": sum(n["measured"] for n in networks),
         "blocked": sum(n["blocked"] for n in networks),
         "countries": countries,

@@ -17,17 +17,19 @@ from censorscope.api.errors import APIError
 from censorscope.store.base import Store
 from censorscope.store.search import SearchFilter
 
+from .blocking import blocked_refs, blocking_by
 from .countries import counts_of
 from .events import incident_row, outage_row
 from .pages import page
 from .paths import country_path, domain_path, measurement_ref, search_path
 from .recentchart import recent_chart
-from .tallies import domain_rows, tally_by
 from .timewindow import RECENT_DAYS, recent_window
 
-__all__ = ["router"]
+__all__ = ["TOP_DOMAINS", "router"]
 
 router = APIRouter()
+
+TOP_DOMAINS: Final = 25  # blocked domains listed on a network page
 
 ASN: Final = re.compile(r"^(?:AS)?([0-9]{1,10})$", re.IGNORECASE)
 AsnPath = Annotated[str, Path(pattern=r"^(?:[Aa][Ss])?[0-9]{1,10}$")]
@@ -56,6 +58,26 @@ def _onset_of(store: Store, inc: Mapping[str, Any], asn: int) -> dict[str, Any] 
     return None
 
 
+def _blocked_domains(store: Store, asn: int, window: tuple[datetime, datetime, str]
+                     ) -> tuple[list[dict[str, Any]], int]:
+    """The domains with blocked measurements on the network in the window (MAT counts,
+    :mod:`.blocking`), most blocked first: the first :data:`TOP_DOMAINS` with their first and
+    last blocked and latest measurement; and how many more there are."""
+    since, until, _ = window
+    cells = store.query_aggregate(["domain", "blocking_type"], since=since, until=until,
+                                  probe_asn=[asn])
+    per = blocking_by((c for c in cells if c["domain"]), lambda c: str(c["domain"]))
+    ranked = sorted((d for d, b in per.items() if b.blocked), key=lambda d: (-per[d].blocked, d))
+    out = []
+    for d in ranked[:TOP_DOMAINS]:
+        where = SearchFilter(since=since, until=until, probe_asn=(asn,), domain=(d,))
+        out.append({"domain": d, "url": domain_path(d), **per[d].to_json(),
+                    **blocked_refs(store, where),
+                    "search_url": search_path({"probe_asn": f"AS{asn}", "domain": d,
+                                               "since": since, "until": until})})
+    return out, max(0, len(ranked) - TOP_DOMAINS)
+
+
 @page(router, "/networks/{asn}", template="network.html", nav="countries")
 def network(request: Request, asn: AsnPath) -> dict[str, Any]:
     """One network (AS): what is measured and detected there."""
@@ -69,19 +91,17 @@ def network(request: Request, asn: AsnPath) -> dict[str, Any]:
             raise APIError(404, "no measurement from this network is stored",
                            {"asn": number})
         days = [c["day"] for c in cells if c["day"] is not None]
-        first_day, last_day = min(days), max(days)
+        first_day, last_day = (min(days), max(days)) if days else (None, None)
         countries = sorted({c["probe_cc"] for c in cells})
-        newest = store.search_measurements(SearchFilter(since=_at(last_day),
-                                                        probe_asn=(number,)),
-                                           order="desc", limit=1)
-        last = newest[0].measurement_start_time if newest else _at(last_day)
-        assert last is not None
+        newest = store.search_measurements(SearchFilter(
+            since=_at(last_day) if last_day else None, probe_asn=(number,)), order="desc",
+            limit=1)
+        last = newest[0].measurement_start_time if newest else None
         as_name = newest[0].probe_network_name if newest else None
-        since, until, grain = recent_window(_at(first_day), last)
+        window = recent_window(_at(first_day), last) if first_day and last else None
         incidents = [i for cc in countries for i in store.read_detections("incidents", cc=cc)]
         outages = [o for cc in countries for o in store.read_detections("outages", cc=cc)]
-        rows = [r for cc in countries
-                for r in domain_rows(store, cc, since, until, asn=number)]
+        domains, more_domains = _blocked_domains(store, number, window) if window else ([], 0)
         parts = [_onset_of(store, inc, number) for inc in incidents]
     named, unaffected = [], []
     for inc, mine in zip(incidents, parts, strict=True):
@@ -90,15 +110,8 @@ def network(request: Request, asn: AsnPath) -> dict[str, Any]:
         elif number in inc.get("not_affected", ()):
             unaffected.append(incident_row(inc))
     named.sort(key=lambda r: (r["network"]["onset"] or r["start"], r["id"]))
-    domains = []
-    for domain, t in tally_by(rows, lambda r: r.domain).items():
-        if t.blocked:
-            domains.append({"domain": domain, "url": domain_path(domain), **t.to_json(),
-                            "search_url": search_path({"probe_asn": f"AS{number}",
-                                                       "domain": domain, "since": since,
-                                                       "until": until})})
-    domains.sort(key=lambda d: (-d["blocked"], d["domain"]))
-    recent = recent_chart(request, since, until, grain, probe_asn=number)
+    since, until = (window[0], window[1]) if window else (None, None)
+    recent = recent_chart(request, *window, probe_asn=number) if window else None
     return {
         "title": f"AS{number}" + (f" {as_name}" if as_name else ""),
         "asn": number, "as_name": as_name,
@@ -107,16 +120,18 @@ def network(request: Request, asn: AsnPath) -> dict[str, Any]:
                       for cc in countries],
         "counts": counts_of(cells), "first_day": first_day, "last_day": last_day,
         "last": measurement_ref(newest[0].measurement_uid, last) if newest else None,
-        "window": {"since": since, "until": until, "grain": grain, "days": RECENT_DAYS},
+        "window": {"since": window[0], "until": window[1], "grain": window[2],
+                   "days": RECENT_DAYS} if window else None,
         "recent": recent,
         "incidents": named,
         "incidents_not_affected": unaffected,
         "outages": [outage_row(o, as_name) for o in outages if o.get("asn") == number],
         "country_outages": [outage_row(o) for o in outages if o.get("asn") is None],
         "blocked_domains": domains,
+        "blocked_domains_left_out": more_domains,
         "links": {
             "search": search_path({"probe_asn": f"AS{number}", "since": since,
                                    "until": until}),
-            "mat": recent["mat_url"],
+            "mat": recent["mat_url"] if recent else None,
         },
     }

@@ -16,14 +16,14 @@ from fastapi import APIRouter, Path, Request
 
 from censorscope.api import services as api_services
 from censorscope.api.deps import pool_of, settings_of
-from censorscope.api.params import asn_list, cc_list
+from censorscope.api.params import asn_list, cc_list, parse_time
 from censorscope.api.render import iso_z
 from censorscope.store.search import SearchFilter
 
+from .blocking import BLOCKING_OUTCOMES
 from .forms import Field, text
 from .pages import page
 from .paths import country_path, measurement_path, network_path, search_path, service_path
-from .tallies import BLOCKING_OUTCOMES
 from .timewindow import RECENT_DAYS, form_window, last_measurement_time
 
 __all__ = ["router"]
@@ -98,9 +98,18 @@ def service(request: Request, name: ServicePath, probe_cc: Field = None,
     """One service: its endpoints and, per network, the latest outcomes."""
     form, params = _form(request, probe_cc, probe_asn, since, until)
     answer = orjson.loads(api_services.service(request, name=name, **params).body)
+    with pool_of(request).store() as store:  # which of its domains have measurements
+        cells = store.query_aggregate(
+            ["domain"], since=parse_time("since", params["since"]),
+            until=parse_time("until", params["until"]),
+            probe_cc=cc_list("probe_cc", params["probe_cc"]),
+            probe_asn=asn_list("probe_asn", params["probe_asn"]),
+            domain=answer["service"]["domains"])
     return {"title": f"Service {name}", "form": form, "metadata": answer["metadata"],
             "recent_days": RECENT_DAYS,
             "service": _service(answer["service"], params),
+            "measured_domains": {c["domain"]: int(c["measurement_count"]) for c in cells
+                                 if c["domain"]},
             "links": {"api": f"/api/v1/services/{name}?" + _query(params),
                       "incidents": f"/incidents?target=service%3A{name}"}}
 
