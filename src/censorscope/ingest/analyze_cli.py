@@ -24,6 +24,7 @@ from typing import IO, Any
 import click
 import orjson
 
+from censorscope.archive.raw import read_raw
 from censorscope.pipeline.analyze import AnalysisContext, score, to_verdict_row
 from censorscope.pipeline.observe import VerdictRow, is_measurement, with_verdict
 from censorscope.store import default_url
@@ -95,7 +96,9 @@ def _learn_store(store: Store, ctx: AnalysisContext) -> int:
 def reprocess_store(store: Store, ctx: AnalysisContext) -> dict[str, int]:
     """Re-score every stored measurement; returns counts (scored, written, skipped).
 
-    Pass 1 learns the facts across everything stored, pass 2 scores each measurement and, when
+    Pass 1 learns the facts across everything stored, pass 2 scores each measurement (with its
+    raw body, read back from its file or the collector's archive, for the tests whose scorers
+    read test keys the rows do not keep: every test but Web Connectivity) and, when
     its verdict's rules_version is not stored yet, sets its MAT flags (``update_flags``) and
     then adds the verdict (``write_verdicts``) — in that order, so a crash in between leaves the
     verdict missing and the next run redoes both. Both passes stream the uids batch by batch
@@ -109,7 +112,8 @@ def reprocess_store(store: Store, ctx: AnalysisContext) -> dict[str, int]:
             meta = store.get_measurement(uid)
             if meta is None:
                 continue
-            verdict = to_verdict_row(score(meta, store.get_observations(uid), ctx))
+            raw = read_raw(meta) if meta.test_name != "web_connectivity" else None
+            verdict = to_verdict_row(score(meta, store.get_observations(uid), ctx, raw))
             if any(v.rules_version == verdict.rules_version for v in store.get_verdicts(uid)):
                 counts["skipped"] += 1
                 continue

@@ -364,6 +364,39 @@ def test_throttled_period_is_slow() -> None:
     assert set(o.evidence) <= {p.measurement_uid for p in hit}
 
 
+def _lab_round(asn: int, t: datetime, n: int, *, slow: bool) -> list[VerdictPoint]:
+    """One round as the lab's 2020 case measures: Web Connectivity of the social sites (they
+    load), then, hours later on the lab clock, the ``throttling`` test's downloads."""
+    base = {"probe_cc": "AZ", "probe_asn": asn, "probe_network_name": NAMES[asn],
+            "rules_version": "cs-1", "service": None}
+    web = [VerdictPoint(measurement_uid=f"w{n}-{d}", measurement_start_time=t, test_name=
+                        "web_connectivity", input=f"https://{d}/", domain=d, outcome="ok",
+                        layer=None, mechanism=None, control_ok=True, **base)
+           for d in SOCIAL]
+    down = [VerdictPoint(measurement_uid=f"t{n}-{d}", measurement_start_time=t + 3 * HOUR,
+                         test_name="throttling", input=f"https://{d}/download", domain=d,
+                         outcome="impaired" if slow else "ok",
+                         layer="throttling" if slow else None,
+                         mechanism="throttle.sni" if slow else None, control_ok=None, **base)
+            for d in SOCIAL[:2]]
+    return web + down
+
+
+def test_web_connectivity_between_throttled_downloads_does_not_end_the_slowdown() -> None:
+    """A page that loads says nothing about its speed: only a throughput measurement that is
+    not throttled ends a slow episode."""
+    points: list[VerdictPoint] = []
+    rounds = [(False, 0), (False, 10), (True, 20), (True, 30), (True, 40), (False, 50),
+              (False, 60)]
+    for n, (slow, hours) in enumerate(rounds):
+        points += _lab_round(39232, START + timedelta(days=1, hours=hours), n, slow=slow)
+    outages = find_outages(points)
+    assert kinds(outages) == [(39232, "slow")]
+    hit = sorted(p.measurement_start_time for p in points if p.outcome == "impaired")
+    assert (outages[0].start, outages[0].end) == (hit[0], hit[-1])
+    assert outages[0].facts["throttled"] == len(hit) == 6
+
+
 # --- a partial block is not a shutdown ---
 
 BLOCK_FROM = START + timedelta(days=15, hours=3)

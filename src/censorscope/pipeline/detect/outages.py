@@ -50,6 +50,7 @@ from .outage_buckets import (
     naive_utc,
     order,
     proves_path,
+    target_of,
 )
 from .volume import TIER_WEIGHT, BaselineParams, VolumeHistory, estimate_noise, poisson_cdf
 
@@ -108,12 +109,15 @@ class _Run:
     steps: list[_Step]
     worked_before: bool
     targets: set[str] = field(default_factory=set)  # throttled / blocked so far
+    speed_tests: set[str] = field(default_factory=set)  # the tests that saw the throttling
 
     def add(self, step: _Step) -> None:
         self.steps.append(step)
         column = {"slow": 2, "blocking": 3}.get(self.track)
         if step.counts and column:
             self.targets.update(t for t, row in step.counts.targets.items() if row[column])
+        if step.counts and self.track == "slow":
+            self.speed_tests.update(p.test_name for p in step.counts.points if is_throttled(p))
 
     def bridges(self, step: _Step) -> bool:
         """Whether a bucket of another state leaves a slow/blocking episode open: none of the
@@ -122,9 +126,13 @@ class _Run:
             return False
         if step.counts is None:
             return True
-        rows = [row for t, row in step.counts.targets.items() if t in self.targets]
         if self.track == "slow":
-            return not any(row[1] - row[2] for row in rows)
+            # only a test that saw the throttling can show a target unthrottled: a page that
+            # loaded in a test that does not time its download says nothing about its speed
+            return not any(pt.test_name in self.speed_tests and pt.outcome == "ok"
+                           and target_of(pt) in self.targets
+                           for pt in step.counts.points)
+        rows = [row for t, row in step.counts.targets.items() if t in self.targets]
         return not any(row[1] for row in rows)
 
     def counts(self, *states: str) -> list[BucketCounts]:
