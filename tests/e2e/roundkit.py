@@ -20,17 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from censorscope.demo.cases import Step
 from censorscope.lab.runtime import Lab, LabState
 from tests.e2e.labkit import CENSORSCOPE, LAB_TIMEOUTS
-
-
-@dataclass(frozen=True)
-class Step:
-    """One probe run of a round: an experiment and its inputs."""
-
-    experiment: str
-    inputs: tuple[str, ...]
-    extra: tuple[str, ...] = ()
 
 
 @dataclass

@@ -14,39 +14,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from censorscope.demo.cases import AM_2022, AZ_2020, AZ_2022
 from tests.e2e.labkit import lab_running
-from tests.e2e.roundkit import Rounds, Step, StoreRun, ingest_and_detect, run_rounds
+from tests.e2e.roundkit import Rounds, StoreRun, ingest_and_detect, run_rounds
 
 ROUNDS = 2
+# the steps of a round are the demo's (censorscope.demo.cases); the phases stop before the
+# 2020 case's restoration, which the demo also walks
 
 AZ_PHASES = ["before", "blocked-delta", "blocked-delta-kinetic", "blocked-all"]
 AZ_ONSET_PHASE = {"delta": "blocked-delta", "connect": "blocked-delta-kinetic",
                   "azercell": "blocked-all"}
-AZ_STEPS = [
-    Step("service", ("tiktok",), ("--parallel", "8")),
-    Step("web_connectivity", ("https://www.tiktok.com/", "https://p16-sign-sg.tiktokcdn.com/",
-                              "https://www.example.org/"), ("--parallel", "3")),
-]
+AZ_STEPS = list(AZ_2022.steps)
 
 AM_PHASES = ["before", "blocked-ucom", "blocked"]
-AM_STEPS = [
-    Step("service", ("tiktok",), ("--parallel", "8")),
-    Step("web_connectivity", ("https://www.tiktok.com/", "https://www.example.org/"),
-         ("--parallel", "2")),
-]
+AM_STEPS = list(AM_2022.steps)
 
 WAR_PHASES = ["before", "blocked", "throttled", "shutdown"]
-WAR_SERVICES = ("www.facebook.com", "www.youtube.com", "www.instagram.com", "www.whatsapp.com")
-WAR_OPEN = ("www.google.com", "www.example.org")  # on the services' addresses, never blocked
-WAR_STEPS = [
-    Step("web_connectivity", tuple(f"https://{h}/" for h in WAR_SERVICES + WAR_OPEN),
-         ("--parallel", "6")),
-    # throughput of two throttled names (the control: an unthrottled name of the lab)
-    Step("throttling", ("https://www.youtube.com/download/524288",
-                        "https://www.facebook.com/download/524288"),
-         ("--option", "throttling.control_url=https://www.google.com/", "--parallel", "2",
-          "--tls-timeout", "10", "--http-timeout", "10")),
-]
+WAR_STEPS = list(AZ_2020.steps)
 
 CASES = {
     "az-2022-tiktok": (AZ_PHASES, AZ_STEPS),

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from censorscope.demo.cases import WAR_OPEN
 from censorscope.lab import scenarios
 from censorscope.lab.schema import Scenario
 from tests.e2e.labkit import requires_root
@@ -32,7 +33,6 @@ from tests.e2e.seedcases import (
     AZ_ONSET_PHASE,
     AZ_PHASES,
     ROUNDS,
-    WAR_OPEN,
 )
 
 pytestmark = [requires_root, pytest.mark.lab, pytest.mark.slow]

@@ -31,6 +31,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "censorscope.ingest.verify_cli", "verify",
         "Check every stored evidence statement against the stored measurements.",
     ),
+    "demo": (
+        "censorscope.demo.cli", "demo",
+        "The observatory end to end on the seed cases (the lab as root; recordings otherwise).",
+    ),
     "lab": ("censorscope.lab.cli", "lab", "Build and drive the censorship lab (needs root)."),
     "probe": ("censorscope.probe.cli", "probe", "Run measurements (Web Connectivity …)."),
     "lists": (
