@@ -15,6 +15,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -107,6 +108,8 @@ def check_stories(out: Path, stdout: str) -> None:
     for case in ("az-2022-tiktok", "am-2022-tiktok", "az-2020-war"):
         report = out / "reports" / case / "report.html"
         assert report.is_file() and str(report) in stdout
+    for inc in incidents:
+        assert f"/incidents/{inc['id']}" in stdout
     assert "0 false" in stdout and "explorer: http://127.0.0.1:" in stdout
 
 
@@ -119,13 +122,21 @@ def _nothing_left(port: int) -> None:
     assert left.stdout == "", left.stdout
 
 
+SPEC_EXAMPLE = (Path(__file__).resolve().parents[3] / "shared" / "data" / "ooni-samples"
+                / "spec-examples" / "df-000-base__codeblock00.json")
+
+
 def test_without_the_lab_twice_in_a_row(tmp_path: Path) -> None:
+    """The second run also imports an OONI file the user names."""
     out, port = tmp_path / "demo", _free_port()
-    for _ in range(2):
-        done = _demo(out, "--unprivileged", "--port", str(port))
+    for files in ((), (str(SPEC_EXAMPLE),)):
+        done = _demo(out, "--unprivileged", "--port", str(port), *files)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert "not running the lab: --unprivileged was given" in done.stdout
         check_stories(out, done.stdout)
+        log = (out / "commands.log").read_text("utf-8")
+        assert ("importing 1 file(s) you gave" in done.stdout) == bool(files)
+        assert (f"{SPEC_EXAMPLE}: 1 new" in log) == bool(files)
         _nothing_left(port)
         assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [
             ".censorscope-demo"]
@@ -155,6 +166,29 @@ def test_as_a_user_who_is_not_root() -> None:
         check_stories(home / "demo", done.stdout)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+@requires_root
+@pytest.mark.lab
+def test_ctrl_c_stops_everything_it_started(tmp_path: Path) -> None:
+    proc = subprocess.Popen([CLI, "demo", "--no-serve", "--out", str(tmp_path / "demo")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if "phase before, round 1/" in line:
+            break
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, "".join(seen) + err
+    assert "interrupted; everything it started is stopped" in err
+    assert "csdemo" not in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                          text=True, check=True).stdout
+    left = subprocess.run(["pgrep", "-f", "csdemo|censorscope (probe|collector) "],
+                          capture_output=True, text=True, check=False)
+    assert left.stdout == "", left.stdout
 
 
 @requires_root

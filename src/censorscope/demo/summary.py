@@ -30,9 +30,12 @@ def _names(networks: Sequence[dict[str, Any]]) -> str:
     return ", ".join(f"AS{n['asn']}" for n in networks)
 
 
-def _incident_lines(inc: dict[str, Any], story: CaseStory, names: dict[int, str]) -> list[str]:
+def _incident_lines(inc: dict[str, Any], story: CaseStory, names: dict[int, str],
+                    explorer: str | None) -> list[str]:
     until = f"until {_when(inc['end'])}" if inc["end"] else "ongoing at the end of the data"
     lines = [f"  incident: {inc['title']} ({inc['id']}), {until}"]
+    if explorer:
+        lines.append(f"    page: {explorer}/incidents/{inc['id']}")
     for n in sorted(inc["networks"], key=lambda n: n["onset"]):
         how = "; ".join(sorted({technique_label(t) for t in n["techniques"]}))
         mechanisms = ", ".join(n["techniques"])
@@ -60,7 +63,7 @@ def summary_lines(story: Story, *, explorer: str | None, served: bool) -> list[s
         if not c.incidents and not c.outages:
             lines.append("  nothing detected in this window")
         for inc in c.incidents:
-            lines += _incident_lines(inc, c, names)
+            lines += _incident_lines(inc, c, names, explorer)
         for o in sorted(c.outages, key=lambda o: (o["kind"], o["start"])):
             where = f"AS{o['asn']} {names.get(o['asn'], '')}".strip() if o["asn"] else "country"
             cost = c.costs.get(o["id"])
