@@ -10,6 +10,7 @@ import os
 import shutil
 
 import pytest
+
 from bench import hostile
 
 pytestmark = pytest.mark.slow
