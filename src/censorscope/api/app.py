@@ -28,8 +28,8 @@ from .settings import Quota, Settings
 from .storepool import StorePool
 from .writes import install_writes
 
-__all__ = ["ENV_SETTINGS", "ENV_STORE", "app_from_env", "create_app", "settings_from_json",
-           "settings_to_json"]
+__all__ = ["ENV_SETTINGS", "ENV_STORE", "app_from_env", "create_app", "from_env",
+           "settings_from_json", "settings_to_json"]
 
 ENV_STORE = "CENSORSCOPE_API_STORE"
 ENV_SETTINGS = "CENSORSCOPE_API_SETTINGS"
@@ -110,11 +110,18 @@ def settings_from_json(text: str) -> Settings:
     return Settings(**data)
 
 
-def app_from_env() -> FastAPI:
-    """The app of ``$CENSORSCOPE_API_STORE`` with ``$CENSORSCOPE_API_SETTINGS`` (uvicorn
-    workers import this factory)."""
+def from_env() -> tuple[str, Settings | None]:
+    """The store URL and settings a worker process is given (``$CENSORSCOPE_API_STORE``,
+    ``$CENSORSCOPE_API_SETTINGS``)."""
     url = os.environ.get(ENV_STORE)
     if not url:
         raise RuntimeError(f"${ENV_STORE} is not set")
     text = os.environ.get(ENV_SETTINGS)
-    return create_app(url, settings=settings_from_json(text) if text else None)
+    return url, settings_from_json(text) if text else None
+
+
+def app_from_env() -> FastAPI:
+    """The app of ``$CENSORSCOPE_API_STORE`` with ``$CENSORSCOPE_API_SETTINGS`` (uvicorn
+    workers import this factory)."""
+    url, settings = from_env()
+    return create_app(url, settings=settings)

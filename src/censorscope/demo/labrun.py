@@ -150,24 +150,16 @@ def _step_args(step: Step) -> list[str]:
 def _walk(case: Case, lab: Lab, state: LabState, cli: str, out: Path, run: LabRun,
           pool: ThreadPoolExecutor, running: _Running, say: Callable[[str], None], *,
           social: bool, rounds: int) -> None:
-    """The case's phases in order: ``rounds`` rounds of its steps from every network at once,
-    then (last phase) the social preset from every network."""
+    """The case's phases in order: ``rounds`` rounds of its steps from every network at once
+    (more in the phases of ``case.rounds_in``), and in ``case.social_phase`` the social
+    preset's experiments from every network."""
     files = out / "measurements" / case.scenario
     isps = list(state.isps)
 
-    def steps(isp: str, phase: str, r: int) -> int:
+    def measure(isp: str, steps: tuple[Step, ...], label: str) -> int:
         n = 0
-        for i, step in enumerate(case.steps):
-            path = files / f"{phase}-r{r}-{isp}-{i}-{step.experiment}.jsonl"
-            n += _probe(lab, state, cli, isp, path, out / "queues" / isp, _step_args(step),
-                        running)
-            run.files.append(path)
-        return n
-
-    def social_steps(isp: str, phase: str) -> int:
-        n = 0
-        for i, step in enumerate(case.social):
-            path = files / f"{phase}-social-{isp}-{i}-{step.experiment}.jsonl"
+        for i, step in enumerate(steps):
+            path = files / f"{label}-{isp}-{i}-{step.experiment}.jsonl"
             n += _probe(lab, state, cli, isp, path, out / "queues" / isp, _step_args(step),
                         running)
             run.files.append(path)
@@ -177,12 +169,14 @@ def _walk(case: Case, lab: Lab, state: LabState, cli: str, out: Path, run: LabRu
         lab.phase(phase)
         count = dict(case.rounds_in).get(phase, rounds)
         for r in range(count):
-            counts = list(pool.map(lambda isp, p=phase, k=r: steps(isp, p, k), isps))
+            label = f"{phase}-r{r}"
+            counts = list(pool.map(lambda isp, lb=label: measure(isp, case.steps, lb), isps))
             run.measurements += sum(counts)
             say(f"{case.scenario}: phase {phase}, round {r + 1}/{count}: {sum(counts)} "
                 f"measurements from {len(counts)} networks")
         if social and case.social and phase == case.social_phase:
-            counts = list(pool.map(lambda isp, p=phase: social_steps(isp, p), isps))
+            label = f"{phase}-social"
+            counts = list(pool.map(lambda isp, lb=label: measure(isp, case.social, lb), isps))
             run.measurements += sum(counts)
             say(f"{case.scenario}: phase {phase}, the social preset's experiments: "
                 f"{sum(counts)} measurements from {len(counts)} networks")

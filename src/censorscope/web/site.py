@@ -10,7 +10,6 @@ from the API's JSON envelope (same status and headers), while errors of ``/api/â
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from censorscope.api.app import ENV_SETTINGS, ENV_STORE, create_app, settings_from_json
+from censorscope.api.app import create_app, from_env
 from censorscope.api.settings import Settings
 from censorscope.store.base import Store
 
@@ -92,8 +91,5 @@ def create_site(store_url: str, *, settings: Settings | None = None,
 def site_from_env() -> FastAPI:
     """The site of ``$CENSORSCOPE_API_STORE`` with ``$CENSORSCOPE_API_SETTINGS`` (uvicorn
     workers import this factory)."""
-    url = os.environ.get(ENV_STORE)
-    if not url:
-        raise RuntimeError(f"${ENV_STORE} is not set")
-    text = os.environ.get(ENV_SETTINGS)
-    return create_site(url, settings=settings_from_json(text) if text else None)
+    url, settings = from_env()
+    return create_site(url, settings=settings)
