@@ -111,6 +111,21 @@ def _query(cc: str, form: Mapping[str, Any], named: ReportTarget | None) -> dict
     return out
 
 
+def _asked(request: Request, cc: str, target: str | None, since: str | None, until: str | None
+           ) -> tuple[str, dict[str, Any], ReportFacts, dict[str, str]]:
+    """A report page's request read: the country code, the form as echoed, the gathered facts
+    and the query the API's report takes for the same report."""
+    code = cc.upper()
+    form, named, t0, t1 = _form(target, since, until)
+    return code, form, _facts(request, code, named, t0, t1), _query(code, form, named)
+
+
+def _with_query(path: str, query: Mapping[str, str]) -> str:
+    """``path`` (which names the country) with the rest of the report's query."""
+    rest = urlencode({k: v for k, v in query.items() if k != "probe_cc"})
+    return path + (f"?{rest}" if rest else "")
+
+
 def _title(facts: ReportFacts) -> str:
     if len(facts.incidents) == 1 and facts.incidents[0].title:
         return facts.incidents[0].title
@@ -145,11 +160,7 @@ def reports(request: Request) -> dict[str, Any]:
 def report(request: Request, cc: CC, target: Field = None, since: Field = None,
            until: Field = None) -> dict[str, Any]:
     """The report on a country (and target) over a window, as a page."""
-    code = cc.upper()
-    form, named, t0, t1 = _form(target, since, until)
-    facts = _facts(request, code, named, t0, t1)
-    query = _query(code, form, named)
-    page_query = urlencode({k: v for k, v in query.items() if k != "probe_cc"})
+    code, form, facts, query = _asked(request, cc, target, since, until)
     return {
         "title": _title(facts),
         "probe_cc": code, "name": country_name(code),
@@ -164,7 +175,7 @@ def report(request: Request, cc: CC, target: Field = None, since: Field = None,
                    if (s := sni_sentence(n)) is not None} for i in facts.incidents},
         "links": {
             "api": f"/api/v1/reports?{urlencode(query)}",
-            "charts": f"/reports/{code}/charts" + (f"?{page_query}" if page_query else ""),
+            "charts": _with_query(f"/reports/{code}/charts", query),
             "country": country_path(code),
         },
     }
@@ -178,17 +189,13 @@ def _data_uri(svg: str) -> str:
 def report_charts(request: Request, cc: CC, target: Field = None, since: Field = None,
                   until: Field = None) -> dict[str, Any]:
     """The report's charts (``censorscope.report.charts.draw_charts``) as SVG images."""
-    code = cc.upper()
-    form, named, t0, t1 = _form(target, since, until)
-    facts = _facts(request, code, named, t0, t1)
+    code, form, facts, query = _asked(request, cc, target, since, until)
     charts: Sequence[Any] = draw_charts(facts.charts)
-    page_query = urlencode({k: v for k, v in _query(code, form, named).items()
-                            if k != "probe_cc"})
     return {
         "title": f"Charts: {_title(facts)}",
         "probe_cc": code, "form": form,
         "window": {"first": iso_z(facts.first), "last": iso_z(facts.last)},
         "charts": [{"name": c.name, "title": c.title, "alt": c.alt,
                     "series": list(c.series), "src": _data_uri(c.svg)} for c in charts],
-        "links": {"report": f"/reports/{code}" + (f"?{page_query}" if page_query else "")},
+        "links": {"report": _with_query(f"/reports/{code}", query)},
     }
