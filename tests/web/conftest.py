@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.webkit import lab_store, samples_store, site_client
+from tests.web.webkit import lab_store, read_only_sql, samples_store, site_client
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +45,19 @@ def events_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def events(events_url: str) -> Iterator[TestClient]:
     with site_client(events_url) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def sql(lab_url: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The lab store for direct SQL, read-only."""
+    con = read_only_sql(lab_url)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def events_sql(events_url: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The events store for direct SQL, read-only."""
+    con = read_only_sql(events_url)
+    yield con
+    con.close()

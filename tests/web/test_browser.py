@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import duckdb
 import pytest
 
-from tests.browserkit import artifacts_dir, chromium, requires_chromium
-from tests.web.webkit import served
+from tests.browserkit import chromium, requires_chromium
+from tests.web.webkit import read_only_sql, screenshot, served, wait_for
 
 pytestmark = [requires_chromium, pytest.mark.browser]
 
@@ -65,27 +64,6 @@ def samples_base(samples_url: str) -> Iterator[str]:
         yield base
 
 
-def _sql(url: str) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(url.removeprefix("duckdb:///"), read_only=True)
-
-
-def _shot(driver: Any, name: str) -> Path:
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, min(int(height) + 40, 12000))
-    path = artifacts_dir() / name
-    assert driver.save_screenshot(str(path))
-    driver.set_window_size(1280, 2000)
-    assert path.stat().st_size > 10_000
-    return path
-
-
-def _wait(driver: Any, condition: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not driver.execute_script(f"return {condition}"):
-        assert time.monotonic() < deadline, condition
-        time.sleep(0.05)
-
-
 def _fill(driver: Any, values: dict[str, str]) -> None:
     from selenium.webdriver.common.by import By
 
@@ -105,14 +83,14 @@ def test_search_to_the_tls_timeout_after_the_client_hello(lab_base: str, lab_url
         _fill(driver, {"probe_cc": "AZ", "domain": "www.tiktok.com", "since": "2022-09-01",
                        "until": "2022-10-01"})
         driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
-        _wait(driver, "document.querySelector('table.results') !== null")
+        wait_for(driver, "document.querySelector('table.results') !== null")
         # only the filters that are set travel in the address (static/forms.js)
         query = parse_qs(urlsplit(driver.current_url).query, keep_blank_values=True)
         assert query == {"probe_cc": ["AZ"], "domain": ["www.tiktok.com"],
                          "since": ["2022-09-01"], "until": ["2022-10-01"],
                          "order": ["desc"], "limit": ["100"]}
         rows = driver.find_elements(By.CSS_SELECTOR, "table.results tbody tr")
-        con = _sql(lab_url)
+        con = read_only_sql(lab_url)
         try:
             (total,) = con.execute(
                 "SELECT count(*) FROM measurements WHERE probe_cc = 'AZ' AND domain = "
@@ -128,9 +106,9 @@ def test_search_to_the_tls_timeout_after_the_client_hello(lab_base: str, lab_url
         finally:
             con.close()
         assert verdict == ("blocked", "tls.timeout.sni")
-        _shot(driver, "web-search-az-tiktok.png")
+        screenshot(driver, "web-search-az-tiktok.png")
         blocked.find_element(By.CSS_SELECTOR, "a[href^='/measurement/']").click()
-        _wait(driver, "document.getElementById('tls') !== null")
+        wait_for(driver, "document.getElementById('tls') !== null")
         assert urlsplit(driver.current_url).path == f"/measurement/{uid}"
         tls = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "#tls tbody tr > *")]
         assert tls[:3] == ["198.19.20.1:443", "www.tiktok.com", "generic_timeout_error"]
@@ -146,14 +124,14 @@ def test_search_to_the_tls_timeout_after_the_client_hello(lab_base: str, lab_url
         assert read[5] == "generic_timeout_error" and float(read[0]) - float(write[0]) > 1.9
         evidence = driver.find_element(By.CSS_SELECTOR, "ol.evidence").text
         assert "ClientHello" in evidence
-        _shot(driver, "web-measurement-blocked-tiktok.png")
+        screenshot(driver, "web-measurement-blocked-tiktok.png")
 
 
-def test_mat_chart_and_csv_download_equal_sql(lab_base: str, lab_url: str,
+def test_mat_chart_and_csv_download_equalread_only_sql(lab_base: str, lab_url: str,
                                               tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
-    con = _sql(lab_url)
+    con = read_only_sql(lab_url)
     try:
         rows = con.execute(f"""
             SELECT 'AS' || probe_asn, strftime(date_trunc('hour', measurement_start_time),
@@ -176,7 +154,7 @@ def test_mat_chart_and_csv_download_equal_sql(lab_base: str, lab_url: str,
         assert driver.execute_script(DRAWN_JS) == expected
         title = driver.execute_script("return document.getElementById('mat-title').textContent")
         assert title.startswith("Measurements per hour, one row per network (ASN)")
-        _shot(driver, "web-mat-az-tiktok.png")
+        screenshot(driver, "web-mat-az-tiktok.png")
         json_url = driver.find_element(By.LINK_TEXT, "JSON").get_attribute("href")
         driver.find_element(By.LINK_TEXT, "CSV").click()
         target = tmp_path / "aggregation.csv"
@@ -244,18 +222,18 @@ def test_the_search_form_from_the_keyboard(lab_base: str) -> None:
         ActionChains(driver).send_keys("AZ").send_keys(Keys.TAB * 3).send_keys(
             "www.tiktok.com").send_keys(Keys.TAB * 3).send_keys("2022-09-01").send_keys(
             Keys.TAB).send_keys("2022-10-01").send_keys(Keys.ENTER).perform()
-        _wait(driver, "document.querySelector('table.results') !== null")
+        wait_for(driver, "document.querySelector('table.results') !== null")
         query = parse_qs(urlsplit(driver.current_url).query, keep_blank_values=True)
         assert query == {"probe_cc": ["AZ"], "domain": ["www.tiktok.com"],
                          "since": ["2022-09-01"], "until": ["2022-10-01"],
                          "order": ["desc"], "limit": ["100"]}
-        _shot(driver, "web-search-keyboard.png")
+        screenshot(driver, "web-search-keyboard.png")
 
 
 def test_the_real_samples(samples_base: str, samples_url: str) -> None:
     from selenium.webdriver.common.by import By
 
-    con = _sql(samples_url)
+    con = read_only_sql(samples_url)
     try:
         (n_ir,) = con.execute("SELECT count(*) FROM measurements WHERE probe_cc = 'IR' AND "
                               "measurement_start_time >= '2022-06-01' AND "
@@ -270,21 +248,21 @@ def test_the_real_samples(samples_base: str, samples_url: str) -> None:
         driver.get(f"{samples_base}/search")
         _fill(driver, {"probe_cc": "IR", "since": "2022-06-01", "until": "2022-11-01"})
         driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
-        _wait(driver, "document.querySelector('table.results') !== null")
+        wait_for(driver, "document.querySelector('table.results') !== null")
         rows = driver.find_elements(By.CSS_SELECTOR, "table.results tbody tr")
         assert len(rows) == n_ir > 0
-        _shot(driver, "web-samples-search-ir.png")
+        screenshot(driver, "web-samples-search-ir.png")
         uid = rows[0].get_attribute("data-uid")
         rows[0].find_element(By.CSS_SELECTOR, "a[href^='/measurement/']").click()
-        _wait(driver, "document.getElementById('dns') !== null")
+        wait_for(driver, "document.getElementById('dns') !== null")
         assert urlsplit(driver.current_url).path == f"/measurement/{uid}"
         assert driver.find_element(By.TAG_NAME, "h1").text.endswith("from IR, AS197207") or \
             "from IR" in driver.find_element(By.TAG_NAME, "h1").text
         assert driver.find_elements(By.CSS_SELECTOR, "#dns tbody tr")
-        _shot(driver, "web-samples-measurement-ir.png")
+        screenshot(driver, "web-samples-measurement-ir.png")
         driver.get(f"{samples_base}/chart/mat?axis_x=probe_cc&since=2022-01-01"
                    "&until=2024-01-01&time_grain=month")
         drawn = driver.execute_script(DRAWN_JS)
-        _shot(driver, "web-samples-mat-by-country.png")
+        screenshot(driver, "web-samples-mat-by-country.png")
     assert drawn == {f"|{cc}": {"ok": o, "anomaly": a, "confirmed": c, "failure": f}
                      for cc, o, a, c, f in per_cc}

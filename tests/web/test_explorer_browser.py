@@ -9,16 +9,13 @@ Screenshots go to tests/browserkit.artifacts_dir()."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
-from tests.browserkit import artifacts_dir, chromium, requires_chromium
-from tests.web.webkit import served
+from tests.browserkit import chromium, requires_chromium
+from tests.web.webkit import read_only_sql, screenshot, served, wait_for
 
 pytestmark = [requires_chromium, pytest.mark.browser]
 
@@ -29,26 +26,9 @@ def base(lab_url: str) -> Iterator[str]:
         yield url
 
 
-def _wait(driver: Any, script: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not driver.execute_script(f"return {script}"):
-        assert time.monotonic() < deadline, f"timed out waiting for {script}"
-        time.sleep(0.1)
-
-
-def _shot(driver: Any, name: str) -> Path:
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, min(int(height) + 40, 12000))
-    path = artifacts_dir() / name
-    assert driver.save_screenshot(str(path))
-    driver.set_window_size(1280, 2000)
-    assert path.stat().st_size > 10_000
-    return path
-
-
 def _stored(lab_url: str) -> tuple[dict[str, Any], dict[str, str]]:
     """The stored incident, and the times ('YYYY-MM-DD HH:MM:SS UTC') of the uids it names."""
-    con = duckdb.connect(lab_url.removeprefix("duckdb:///"), read_only=True)
+    con = read_only_sql(lab_url)
     try:
         (payload,) = con.execute("SELECT payload FROM incidents").fetchone() or ("",)
         inc = json.loads(payload)
@@ -70,9 +50,9 @@ def test_incident_onsets_to_the_measurement(base: str, lab_url: str) -> None:
         driver: Any = browser
         driver.get(f"{base}/incidents")
         link = driver.find_element(By.LINK_TEXT, inc["title"])
-        _shot(driver, "web-incidents.png")
+        screenshot(driver, "web-incidents.png")
         link.click()
-        _wait(driver, "document.querySelector('table#onsets') !== null")
+        wait_for(driver, "document.querySelector('table#onsets') !== null")
         assert driver.current_url == f"{base}/incidents/{inc['id']}"
         assert driver.find_element(By.TAG_NAME, "h1").text == inc["title"]
         rows = driver.find_elements(By.CSS_SELECTOR, "table#onsets tbody tr")
@@ -99,16 +79,16 @@ def test_incident_onsets_to_the_measurement(base: str, lab_url: str) -> None:
         for bar_x, width, clean_x, onset_x in drawn:
             assert width > 0 and clean_x < onset_x and abs(onset_x - bar_x) < 1
         assert drawn[0][0] < drawn[1][0]  # AS29049's onset is left of AS41997's
-        _shot(driver, "web-incident.png")
+        screenshot(driver, "web-incident.png")
         # the first blocked measurement of AS29049 opens its page
         first = by_asn[29049]["first_blocked_uid"]
         rows[0].find_element(By.CSS_SELECTOR, "td.first-blocked a").click()
-        _wait(driver, "document.querySelector('h1') !== null && "
+        wait_for(driver, "document.querySelector('h1') !== null && "
                       "location.pathname.startsWith('/measurement/')")
         assert driver.current_url == f"{base}/measurement/{first}"
         assert "blocked" in driver.find_element(By.CSS_SELECTOR, "main").text
         assert "www.tiktok.com" in driver.find_element(By.TAG_NAME, "h1").text
-        _shot(driver, "web-incident-first-blocked.png")
+        screenshot(driver, "web-incident-first-blocked.png")
 
 
 def test_country_and_report_pages(base: str) -> None:
@@ -118,22 +98,22 @@ def test_country_and_report_pages(base: str) -> None:
         driver: Any = browser
         driver.get(f"{base}/countries")
         driver.find_element(By.LINK_TEXT, "AZ").click()
-        _wait(driver, "document.querySelector('table#country-networks') !== null")
+        wait_for(driver, "document.querySelector('table#country-networks') !== null")
         assert driver.find_element(By.TAG_NAME, "h1").text == "Azerbaijan (AZ)"
         bars = driver.execute_script(
             "return [...document.querySelectorAll('svg.mat-chart g.bar')]"
             ".filter(b => b.getBBox().height > 0).length")
         assert bars == 24  # one per hour with measurements
-        _shot(driver, "web-country.png")
+        screenshot(driver, "web-country.png")
         driver.find_element(By.LINK_TEXT, "Report").click()
-        _wait(driver, "document.querySelector('#report-summary') !== null")
+        wait_for(driver, "document.querySelector('#report-summary') !== null")
         assert driver.find_element(By.CSS_SELECTOR, "#report-summary li").text.startswith(
             "TikTok was blocked on 2 networks in AZ")
-        _shot(driver, "web-report.png")
+        screenshot(driver, "web-report.png")
         driver.find_element(By.LINK_TEXT, "The report's charts").click()
-        _wait(driver, "document.images.length === 5 && [...document.images]"
+        wait_for(driver, "document.images.length === 5 && [...document.images]"
                       ".every(i => i.complete)")
         sizes = driver.execute_script(
             "return [...document.images].map(i => [i.naturalWidth, i.naturalHeight])")
         assert all(w > 100 and h > 100 for w, h in sizes), sizes
-        _shot(driver, "web-report-charts.png")
+        screenshot(driver, "web-report-charts.png")

@@ -6,7 +6,6 @@ the HTML equal to its JSON twin, 404 pages for unknown ids, hostile strings esca
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -17,24 +16,6 @@ from fastapi.testclient import TestClient
 from tests.report.reportkit import LATEST
 from tests.web.explorekit import HOSTILE_FACT, HOSTILE_NAME, HOSTILE_UID
 from tests.web.webkit import Element, links, parse, table_rows
-
-
-def _con(url: str) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(url.removeprefix("duckdb:///"), read_only=True)
-
-
-@pytest.fixture(scope="module")
-def sql(lab_url: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = _con(lab_url)
-    yield con
-    con.close()
-
-
-@pytest.fixture(scope="module")
-def events_sql(events_url: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = _con(events_url)
-    yield con
-    con.close()
 
 
 def _z(t: datetime) -> str:

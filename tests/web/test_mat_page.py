@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import duckdb
-import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.webkit import Element, parse, strip_timing, table_rows
+from tests.web.webkit import Element, parse, read_only_sql, strip_timing, table_rows
 
 CLASSES = ("ok", "anomaly", "confirmed", "failure")
 SQL_COUNTS = """
@@ -26,17 +24,6 @@ SQL_COUNTS = """
 """
 GRID = {"probe_cc": "AZ", "domain": "www.tiktok.com", "since": "2022-09-14",
         "until": "2022-09-16", "axis_x": "measurement_start_day", "axis_y": "probe_asn"}
-
-
-def _con(url: str) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(url.removeprefix("duckdb:///"), read_only=True)
-
-
-@pytest.fixture(scope="module")
-def sql(lab_url: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = _con(lab_url)
-    yield con
-    con.close()
 
 
 def _svg(html: str) -> Element:
@@ -192,7 +179,7 @@ def test_samples_by_country_equal_sql(samples: TestClient, samples_url: str) -> 
     params = {"axis_x": "probe_cc", "since": "2012-01-01", "until": "2026-01-01"}
     twin = samples.get("/chart/mat.json", params=params).json()
     page = samples.get("/chart/mat", params=params)
-    con = _con(samples_url)
+    con = read_only_sql(samples_url)
     rows = con.execute(f"SELECT probe_cc, {SQL_COUNTS} FROM measurements WHERE "
                        "measurement_start_time >= '2012-01-01' AND "
                        "measurement_start_time < '2026-01-01' GROUP BY ALL").fetchall()

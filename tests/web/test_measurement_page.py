@@ -10,7 +10,6 @@ import base64
 import copy
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +18,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.report.reportkit import build_store, case_measurements, templates
-from tests.web.webkit import Element, parse, site_client, table_rows
+from tests.web.webkit import Element, parse, read_only_sql, site_client, table_rows
 
 BLOCKED = """
     SELECT m.measurement_uid FROM measurements m JOIN verdicts v USING (measurement_uid)
     WHERE m.domain = 'www.tiktok.com' AND v.outcome = 'blocked'
     ORDER BY m.measurement_start_time LIMIT 1
 """
-
-
-@pytest.fixture(scope="module")
-def sql(lab_url: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(lab_url.removeprefix("duckdb:///"), read_only=True)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +213,7 @@ def test_without_the_raw_file_the_rows_are_shown(tmp_path: Path) -> None:
 
 
 def test_every_sample_renders(samples: TestClient, samples_url: str) -> None:
-    con = duckdb.connect(samples_url.removeprefix("duckdb:///"), read_only=True)
+    con = read_only_sql(samples_url)
     uids = [r[0] for r in con.execute("SELECT measurement_uid FROM measurements").fetchall()]
     con.close()
     assert len(uids) > 50

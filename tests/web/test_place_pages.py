@@ -5,7 +5,6 @@ HTML 404 page (the envelope on the twin)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.report.reportkit import LATEST
-from tests.web.webkit import Element, links, parse, strip_timing, table_rows
+from tests.web.webkit import Element, links, parse, read_only_sql, strip_timing, table_rows
 
 MAT = """
     count(*) FILTER (WHERE anomaly AND NOT confirmed AND NOT failure) AS anomaly_count,
@@ -26,13 +25,6 @@ MAT = """
 COUNTS = ("anomaly_count", "confirmed_count", "failure_count", "ok_count", "measurement_count")
 # the lab case: 2022-09-14 06:00 to 2022-09-15 05:10 UTC; the pages' window is its days
 WINDOW = ("2022-09-14 00:00:00", "2022-09-16 00:00:00")
-
-
-@pytest.fixture(scope="module")
-def sql(lab_url: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(lab_url.removeprefix("duckdb:///"), read_only=True)
-    yield con
-    con.close()
 
 
 def _z(t: datetime) -> str:
@@ -312,7 +304,7 @@ def test_countries_of_the_real_samples(samples: TestClient, samples_url: str) ->
     """Every country of the real OONI samples: the list's counts and days are SQL's, and each
     country page lists its networks with SQL's counts (measurements without a start time
     counted, as the MAT counts them, but left out of the days)."""
-    con = duckdb.connect(samples_url.removeprefix("duckdb:///"), read_only=True)
+    con = read_only_sql(samples_url)
     try:
         rows = con.execute(f"SELECT probe_cc, {MAT}, min(measurement_start_time)::DATE, "
                            "max(measurement_start_time)::DATE FROM measurements "

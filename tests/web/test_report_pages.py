@@ -8,7 +8,6 @@ the accessibility rules every page of these modules follows."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -16,13 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.webkit import Element, links, parse, table_rows
-
-
-@pytest.fixture(scope="module")
-def sql(lab_url: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(lab_url.removeprefix("duckdb:///"), read_only=True)
-    yield con
-    con.close()
 
 
 def _when(z: str | None) -> str:

@@ -6,11 +6,9 @@ strings escaped; the page's skeleton (navigation, labels, headers, assets)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import duckdb
-import pytest
 from fastapi.testclient import TestClient
 
 from censorscope.web.templating import NAV
@@ -18,13 +16,6 @@ from tests.web.webkit import links, parse, strip_timing, table_rows
 
 WINDOW = {"since": "2022-09-01", "until": "2022-10-01"}
 TIKTOK = {"probe_cc": "AZ", "domain": "www.tiktok.com", **WINDOW}
-
-
-@pytest.fixture(scope="module")
-def sql(lab_url: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(lab_url.removeprefix("duckdb:///"), read_only=True)
-    yield con
-    con.close()
 
 
 def _status(anomaly: bool, confirmed: bool, failure: bool) -> str:

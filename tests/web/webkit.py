@@ -4,6 +4,7 @@ and the real OONI samples through ingest), a TestClient on the site, and a small
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from fastapi.testclient import TestClient
 
 from censorscope.api import Settings
@@ -175,3 +177,29 @@ def served(url: str, *, workers: int = 1, timeout: float = 60.0) -> Iterator[str
             server.wait()
         if server.stderr is not None:
             server.stderr.close()
+
+
+def read_only_sql(url: str) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection to the store at ``url`` (``duckdb:///path``)."""
+    return duckdb.connect(url.removeprefix("duckdb:///"), read_only=True)
+
+
+def wait_for(driver: Any, condition: str, timeout: float = 20.0) -> None:
+    """Poll the page until the JavaScript ``condition`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not driver.execute_script(f"return {condition}"):
+        assert time.monotonic() < deadline, f"timed out waiting for {condition}"
+        time.sleep(0.05)
+
+
+def screenshot(driver: Any, name: str) -> Path:
+    """A full-height screenshot of the page into tests/browserkit.artifacts_dir()/``name``."""
+    from tests.browserkit import artifacts_dir
+
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(int(height) + 40, 12000))
+    path = artifacts_dir() / name
+    assert driver.save_screenshot(str(path))
+    driver.set_window_size(1280, 2000)
+    assert path.stat().st_size > 10_000
+    return path
