@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.report.reportkit import LATEST
 from tests.web.explorekit import HOSTILE_FACT, HOSTILE_NAME, HOSTILE_UID
-from tests.web.webkit import Element, links, parse, table_rows
+from tests.web.webkit import Element, links, page_and_twin, parse, table_rows
 
 
 def _z(t: datetime) -> str:
@@ -32,14 +32,6 @@ def _stored(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return out
 
 
-def _pair(client: TestClient, path: str) -> tuple[Element, dict[str, Any]]:
-    base, _, query = path.partition("?")
-    page = client.get(path)
-    twin = client.get(f"{base}.json" + (f"?{query}" if query else ""))
-    assert page.status_code == twin.status_code == 200, (path, page.text[:500])
-    return parse(page.text), twin.json()
-
-
 def _time_of(con: duckdb.DuckDBPyConnection, uid: str) -> str:
     (t,) = con.execute("SELECT measurement_start_time FROM measurements WHERE "
                        "measurement_uid = ?", [uid]).fetchone() or (None,)
@@ -48,7 +40,7 @@ def _time_of(con: duckdb.DuckDBPyConnection, uid: str) -> str:
 
 
 def test_incident_list_and_filters(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
-    root, data = _pair(lab, "/incidents")
+    root, data = page_and_twin(lab, "/incidents")
     ids = [r[0] for r in sql.execute("SELECT id FROM incidents ORDER BY start_time DESC, id DESC"
                                      ).fetchall()]
     assert [i["id"] for i in data["incidents"]] == ids and data["count"] == len(ids) == 1
@@ -72,7 +64,7 @@ def test_incident_list_and_filters(lab: TestClient, sql: duckdb.DuckDBPyConnecti
 def test_onset_table_is_the_stored_times(lab: TestClient,
                                          sql: duckdb.DuckDBPyConnection) -> None:
     inc = _stored(sql)
-    root, data = _pair(lab, f"/incidents/{inc['id']}")
+    root, data = page_and_twin(lab, f"/incidents/{inc['id']}")
     assert data["incident"] == inc and data["title"] == inc["title"]
     expected = sorted(inc["networks"], key=lambda n: (_time_of(sql, n["first_blocked_uid"]),
                                                      n["asn"]))
@@ -107,7 +99,7 @@ def test_onset_table_is_the_stored_times(lab: TestClient,
 
 def test_policy_matrix_and_not_affected(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
     inc = _stored(sql)
-    root, data = _pair(lab, f"/incidents/{inc['id']}")
+    root, data = page_and_twin(lab, f"/incidents/{inc['id']}")
     policy = data["policy"]
     assert policy["endpoints"] == ["www.tiktok.com"]
     assert [r["asn"] for r in policy["rows"]] == [29049, 41997, 28787]
@@ -140,7 +132,7 @@ def test_policy_matrix_and_not_affected(lab: TestClient, sql: duckdb.DuckDBPyCon
 
 def test_tls_matrix_evidence_and_cost(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
     inc = _stored(sql)
-    root, data = _pair(lab, f"/incidents/{inc['id']}")
+    root, data = page_and_twin(lab, f"/incidents/{inc['id']}")
     # the TLS matrix is the incident's sni_matrix, per network
     seen = [(g["asn"], r["ip"], c["server_name"], c["result"], c["measurement"]["uid"])
             for g in data["sni"] for r in g["rows"] for c in r["cells"] if c]
@@ -174,7 +166,7 @@ def test_tls_matrix_evidence_and_cost(lab: TestClient, sql: duckdb.DuckDBPyConne
 def test_timeline_chart_states_every_time(lab: TestClient,
                                           sql: duckdb.DuckDBPyConnection) -> None:
     inc = _stored(sql)
-    root, data = _pair(lab, f"/incidents/{inc['id']}")
+    root, data = page_and_twin(lab, f"/incidents/{inc['id']}")
     svg = next(root.iter("svg"))
     assert svg.attrs["role"] == "img"
     assert svg.attrs["aria-labelledby"] == "timeline-title timeline-desc"
@@ -214,7 +206,7 @@ def test_unknown_incident_and_outage_are_404_pages(lab: TestClient) -> None:
 
 def test_outages_are_the_stored_ones(events: TestClient,
                                      events_sql: duckdb.DuckDBPyConnection) -> None:
-    root, data = _pair(events, "/outages")
+    root, data = page_and_twin(events, "/outages")
     stored = [json.loads(p) for (p,) in events_sql.execute(
         "SELECT payload FROM outages ORDER BY start_time DESC, id DESC").fetchall()]
     assert [o["id"] for o in data["outages"]] == [o["id"] for o in stored]
@@ -237,7 +229,7 @@ def test_outage_page(events: TestClient, events_sql: duckdb.DuckDBPyConnection) 
                                     ).fetchone() or ("",)
     o = json.loads(payload)
     page = events.get(f"/outages/{o['id']}")
-    root, data = _pair(events, f"/outages/{o['id']}")
+    root, data = page_and_twin(events, f"/outages/{o['id']}")
     assert data["outage"] == o
     assert data["title"] == f"Outage (shutdown) of AS41997 {HOSTILE_NAME} in AZ"
     assert {f["name"]: f["value"] for f in data["facts"]} == o["facts"]

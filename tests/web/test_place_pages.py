@@ -6,14 +6,22 @@ HTML 404 page (the envelope on the twin)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.report.reportkit import LATEST
-from tests.web.webkit import Element, links, parse, read_only_sql, strip_timing, table_rows
+from tests.web.webkit import (
+    Element,
+    json_twin,
+    links,
+    page_and_twin,
+    parse,
+    read_only_sql,
+    strip_timing,
+    table_rows,
+)
 
 MAT = """
     count(*) FILTER (WHERE anomaly AND NOT confirmed AND NOT failure) AS anomaly_count,
@@ -31,18 +39,6 @@ def _z(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _pair(client: TestClient, path: str) -> tuple[Element, dict[str, Any]]:
-    page, twin = client.get(path), client.get(_twin(path))
-    assert page.status_code == twin.status_code == 200, (path, page.text[:500])
-    assert page.headers["content-type"].startswith("text/html")
-    return parse(page.text), twin.json()
-
-
-def _twin(path: str) -> str:
-    base, _, query = path.partition("?")
-    return f"{base}.json" + (f"?{query}" if query else "")
-
-
 def _table(root: Element, ident: str) -> list[list[str]]:
     table = root.find_id(ident)
     assert table is not None, ident
@@ -54,7 +50,7 @@ def _when(z: str | None) -> str:
 
 
 def test_countries_are_sql_counts(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
-    root, data = _pair(lab, "/countries")
+    root, data = page_and_twin(lab, "/countries")
     rows = sql.execute(f"SELECT probe_cc, {MAT}, min(measurement_start_time)::DATE, "
                        "max(measurement_start_time)::DATE FROM measurements GROUP BY probe_cc "
                        "ORDER BY probe_cc").fetchall()
@@ -78,7 +74,7 @@ def test_countries_are_sql_counts(lab: TestClient, sql: duckdb.DuckDBPyConnectio
 
 def test_country_networks_incidents_and_chart(lab: TestClient,
                                               sql: duckdb.DuckDBPyConnection) -> None:
-    root, data = _pair(lab, "/countries/AZ")
+    root, data = page_and_twin(lab, "/countries/AZ")
     assert data["title"] == "Azerbaijan (AZ)"
     nets = sql.execute(f"SELECT probe_asn, {MAT} FROM measurements WHERE probe_cc = 'AZ' "
                        "GROUP BY probe_asn").fetchall()
@@ -135,7 +131,7 @@ def test_mat_flags_are_the_latest_verdicts(sql: duckdb.DuckDBPyConnection) -> No
 
 def test_country_blocked_domains_and_services(lab: TestClient,
                                               sql: duckdb.DuckDBPyConnection) -> None:
-    root, data = _pair(lab, "/countries/AZ")
+    root, data = page_and_twin(lab, "/countries/AZ")
     rows = sql.execute(
         f"SELECT domain, count(*), count(*) FILTER (WHERE {BLOCKED}), "
         f"list(DISTINCT probe_asn ORDER BY probe_asn) FILTER (WHERE {BLOCKED}), "
@@ -174,7 +170,7 @@ def test_country_blocked_domains_and_services(lab: TestClient,
 
 
 def test_network_page(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
-    root, data = _pair(lab, "/networks/AS41997")
+    root, data = page_and_twin(lab, "/networks/AS41997")
     assert strip_timing(lab.get("/networks/41997.json").json()) == strip_timing(data)
     (name,) = sql.execute("SELECT any_value(probe_network_name) FROM measurements "
                           "WHERE probe_asn = 41997").fetchone() or ("",)
@@ -221,7 +217,7 @@ def test_network_page(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_domain_page(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
-    root, data = _pair(lab, "/domains/www.tiktok.com")
+    root, data = page_and_twin(lab, "/domains/www.tiktok.com")
     assert lab.get("/domains/WWW.TIKTOK.COM.json").json() == data
     rows = sql.execute(
         f"SELECT probe_cc, probe_asn, count(*), count(*) FILTER (WHERE {BLOCKED}), "
@@ -253,7 +249,7 @@ def test_domain_page(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_service_pages_are_the_api(lab: TestClient) -> None:
-    root, data = _pair(lab, "/services/tiktok")
+    root, data = page_and_twin(lab, "/services/tiktok")
     window = {"since": data["metadata"]["since"], "until": data["metadata"]["until"]}
     assert window == {"since": "2022-08-17T00:00:00Z", "until": "2022-09-16T00:00:00Z"}
     api = lab.get("/api/v1/services/tiktok", params=window).json()["service"]
@@ -273,7 +269,7 @@ def test_service_pages_are_the_api(lab: TestClient) -> None:
     assert [row[6] for row in cells] == [n["latest"]["outcome"] for n in service["networks"]]
     assert [row[0] for row in _table(root, "service-endpoints")] == [
         e["host"] for e in api["endpoints"]]
-    listing, all_data = _pair(lab, "/services")
+    listing, all_data = page_and_twin(lab, "/services")
     names = [row[0] for row in _table(listing, "services")]
     assert names == [s["name"] for s in all_data["services"]] and "tiktok" in names
     tiktok = next(s for s in all_data["services"] if s["name"] == "tiktok")
@@ -291,7 +287,7 @@ def test_service_pages_are_the_api(lab: TestClient) -> None:
 ])
 def test_unknown_places_are_error_pages(lab: TestClient, path: str, status: int,
                                         message: str) -> None:
-    page, twin = lab.get(path), lab.get(_twin(path))
+    page, twin = lab.get(path), lab.get(json_twin(path))
     assert page.status_code == twin.status_code == status
     assert page.headers["content-type"].startswith("text/html")
     assert twin.json()["error"]["message"] == message

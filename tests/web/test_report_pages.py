@@ -8,29 +8,20 @@ the accessibility rules every page of these modules follows."""
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.webkit import Element, links, parse, table_rows
+from tests.web.webkit import Element, json_twin, links, page_and_twin, parse, table_rows
 
 
 def _when(z: str | None) -> str:
     return "" if not z else z.replace("T", " ").replace("Z", " UTC")
 
 
-def _pair(client: TestClient, path: str) -> tuple[Element, dict[str, Any]]:
-    base, _, query = path.partition("?")
-    page = client.get(path)
-    twin = client.get(f"{base}.json" + (f"?{query}" if query else ""))
-    assert page.status_code == twin.status_code == 200, (path, page.text[:500])
-    return parse(page.text), twin.json()
-
-
 def test_reports_index(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
-    root, data = _pair(lab, "/reports")
+    root, data = page_and_twin(lab, "/reports")
     ccs = [r[0] for r in sql.execute("SELECT cc FROM incidents UNION SELECT cc FROM outages "
                                      "ORDER BY 1").fetchall()]
     assert [c["probe_cc"] for c in data["countries"]] == ccs == ["AZ"]
@@ -43,7 +34,7 @@ def test_reports_index(lab: TestClient, sql: duckdb.DuckDBPyConnection) -> None:
 @pytest.mark.parametrize("query", ["", "?target=tiktok",
                                    "?target=service%3Atiktok&since=2022-09-14&until=2022-09-16"])
 def test_report_page_is_the_api_facts(lab: TestClient, query: str) -> None:
-    root, data = _pair(lab, f"/reports/AZ{query}")
+    root, data = page_and_twin(lab, f"/reports/AZ{query}")
     api_query = "probe_cc=AZ" + (f"&{query[1:]}" if query else "")
     api = lab.get(f"/api/v1/reports?{api_query}").json()
     assert data["facts"] == api
@@ -70,7 +61,7 @@ def test_report_page_is_the_api_facts(lab: TestClient, query: str) -> None:
 
 
 def test_report_text_cites_measurement_pages(lab: TestClient) -> None:
-    root, data = _pair(lab, "/reports/AZ?target=tiktok")
+    root, data = page_and_twin(lab, "/reports/AZ?target=tiktok")
     summary = root.find_id("report-summary")
     assert summary is not None
     assert [li.texts() for li in summary.iter("li")] == [
@@ -95,7 +86,7 @@ def test_report_text_cites_measurement_pages(lab: TestClient) -> None:
 ])
 def test_report_refusals(lab: TestClient, path: str, status: int, reason: str | None) -> None:
     base, _, query = path.partition("?")
-    page, twin = lab.get(path), lab.get(f"{base}.json" + (f"?{query}" if query else ""))
+    page, twin = lab.get(path), lab.get(json_twin(path))
     api = lab.get("/api/v1/reports?probe_cc=" + base.rsplit("/", 1)[1]
                   + (f"&{query}" if query else ""))
     assert page.status_code == twin.status_code == api.status_code == status
@@ -106,7 +97,7 @@ def test_report_refusals(lab: TestClient, path: str, status: int, reason: str | 
 
 
 def test_report_charts_page(lab: TestClient) -> None:
-    root, data = _pair(lab, "/reports/AZ/charts?target=tiktok")
+    root, data = page_and_twin(lab, "/reports/AZ/charts?target=tiktok")
     names = [c["name"] for c in data["charts"]]
     assert names == ["failures_by_name", "asn_endpoint_grid", "sni_matrix", "dns_answers",
                      "coverage"]

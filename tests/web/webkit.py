@@ -203,3 +203,17 @@ def screenshot(driver: Any, name: str) -> Path:
     driver.set_window_size(1280, 2000)
     assert path.stat().st_size > 10_000
     return path
+
+
+def json_twin(path: str) -> str:
+    """The path of a page's JSON twin: ``.json`` after the path, the query kept."""
+    base, _, query = path.partition("?")
+    return f"{base}.json" + (f"?{query}" if query else "")
+
+
+def page_and_twin(client: TestClient, path: str) -> tuple[Element, dict[str, Any]]:
+    """A page (parsed; it must answer 200 with HTML) and its JSON twin (200)."""
+    page, twin = client.get(path), client.get(json_twin(path))
+    assert page.status_code == twin.status_code == 200, (path, page.text[:500])
+    assert page.headers["content-type"].startswith("text/html")
+    return parse(page.text), twin.json()
