@@ -107,3 +107,18 @@ def test_a_file_ingested_by_a_relative_path_is_read_from_anywhere(
     assert row is not None and row.archive_file == str(tmp_path / "in" / "m.jsonl")
     raw = read_raw(row)
     assert raw is not None and raw["test_keys"]["n"] == 7
+
+
+def test_a_gzip_file_rewritten_since_the_last_read_is_read_again(tmp_path: Path) -> None:
+    """The decompressed file kept for the next read is dropped when the file changes."""
+    packed = tmp_path / "g.jsonl.gz"
+    packed.write_bytes(gzip.compress(b"".join(orjson.dumps(measurement(i)) + b"\n"
+                                              for i in range(3))))
+    url = f"duckdb://{tmp_path / 'store.duckdb'}"
+    with open_store(url) as store:
+        assert ingest([str(packed)], store, analyze=False).total("ingested") == 3
+        rows = [store.get_measurement(u) for batch in store.iter_uids() for u in batch]
+    assert all(r is not None and read_raw(r) is not None for r in rows)
+    packed.write_bytes(gzip.compress(b"\n" + b"".join(orjson.dumps(measurement(i)) + b"\n"
+                                                      for i in range(3))))
+    assert [read_raw(r) for r in rows if r is not None] == [None, None, None]

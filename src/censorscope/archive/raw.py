@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import gzip
 import tarfile
+import threading
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import orjson
 
@@ -32,6 +33,7 @@ from censorscope.model.rows import MeasurementRow
 __all__ = ["ARCHIVE_PREFIX", "MAX_RAW_BYTES", "archive_location", "read_raw"]
 
 MAX_RAW_BYTES: Final = 64 << 20  # a body bigger than this is not read back
+MAX_CACHED_BYTES: Final = 256 << 20  # the largest decompressed file kept for the next read
 ARCHIVE_PREFIX: Final = "archive:"
 
 
@@ -40,23 +42,12 @@ def archive_location(archive: Path) -> str:
     return ARCHIVE_PREFIX + str(archive.resolve())
 
 
-def _read_at(stream: IO[bytes] | gzip.GzipFile, offset: int, length: int) -> bytes:
-    stream.seek(offset)
-    return stream.read(length)
-
-
-def _read_file(path: str, member: str | None, offset: int, length: int) -> bytes | None:
-    file = Path(path)
-    if not file.is_file():
-        return None
+def _decompressed(file: Path, member: str | None) -> bytes | None:
+    """The whole decompressed content of a gzip file, or of a tar member (gunzipped when it
+    ends in ``.gz``); None when the member is not there."""
     if member is None:
-        with file.open("rb") as fh:
-            gzipped = fh.read(2) == b"\x1f\x8b"
-        if gzipped:
-            with gzip.open(file, "rb") as gz:
-                return _read_at(gz, offset, length)
-        with file.open("rb") as fh:
-            return _read_at(fh, offset, length)
+        with gzip.open(file, "rb") as gz:
+            return gz.read()
     with tarfile.open(file, mode="r:*") as tar:
         try:
             info = tar.getmember(member)
@@ -68,8 +59,49 @@ def _read_file(path: str, member: str | None, offset: int, length: int) -> bytes
         with fobj:
             if member.endswith(".gz"):
                 with gzip.GzipFile(fileobj=fobj) as gz:
-                    return _read_at(gz, offset, length)
-            return _read_at(fobj, offset, length)
+                    return gz.read()
+            return fobj.read()
+
+
+class _LastDecompressed:
+    """The last compressed file (or tar member) read, decompressed, while it is unchanged:
+    the bodies of one file are read one after the other (``reprocess`` walks the store in
+    the order it was ingested), and each would otherwise decompress the file from its start.
+    Holds one file of at most :data:`MAX_CACHED_BYTES`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.key: tuple[str, str | None, int, int] | None = None
+        self.data = b""
+
+    def read(self, file: Path, member: str | None, offset: int, length: int) -> bytes | None:
+        stat = file.stat()
+        key = (str(file), member, stat.st_mtime_ns, stat.st_size)
+        with self.lock:
+            if key == self.key:
+                return self.data[offset:offset + length]
+        data = _decompressed(file, member)
+        if data is None:
+            return None
+        if len(data) <= MAX_CACHED_BYTES:
+            with self.lock:
+                self.key, self.data = key, data
+        return data[offset:offset + length]
+
+
+_LAST = _LastDecompressed()
+
+
+def _read_file(path: str, member: str | None, offset: int, length: int) -> bytes | None:
+    file = Path(path)
+    if not file.is_file():
+        return None
+    if member is None:
+        with file.open("rb") as fh:
+            if fh.read(2) != b"\x1f\x8b":  # plain: seek to the body
+                fh.seek(offset)
+                return fh.read(length)
+    return _LAST.read(file, member, offset, length)
 
 
 def _read_archive(archive: str, uid: str) -> bytes | None:
