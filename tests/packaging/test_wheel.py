@@ -17,12 +17,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -31,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import censorscope
+from censorscope.web.child import free_port, serving
 from tests.packaging.wheelkit import REPO, build_wheel
 
 PACKAGE = REPO / "src" / "censorscope"
@@ -60,13 +58,6 @@ def _venv_with(wheel: Path, where: Path) -> Path:
     subprocess.run([sys.executable, "-m", "pip", "--python", str(bindir / "python"), "install",
                     "-q", "--no-deps", "--no-index", str(wheel)], check=True)
     return bindir
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -165,22 +156,10 @@ def test_the_pure_wheel_ships_every_data_file_and_its_command_works_outside_the_
     assert (report["ingested"], report["errors"]) == (3, 0), report
 
     # the explorer's templates and static files, the service endpoint sets, from one server
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(bindir / "censorscope"), "serve", "--store", store, "--port", str(port),
-         "--log-level", "warning"], cwd=elsewhere, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, page = _get(f"{base}/search")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "serve did not answer in 60 s"
-                time.sleep(0.2)
+    with serving([str(bindir / "censorscope")], store, free_port(), elsewhere / "serve.log",
+                 args=("--log-level", "warning"), ready=("/search",), cwd=elsewhere,
+                 env=env) as (_, base):
+        status, page = _get(f"{base}/search")
         assert status == 200 and b"</html>" in page
         status, css = _get(f"{base}/static/explorer.css")
         assert (status, css) == (200, (PACKAGE / "web" / "static" / "explorer.css").read_bytes())
@@ -188,13 +167,3 @@ def test_the_pure_wheel_ships_every_data_file_and_its_command_works_outside_the_
         assert status == 200, body[:500]
         names = {s["name"] for s in json.loads(body)["services"]}
         assert names == {p.stem for p in (PACKAGE / "data" / "services").glob("*.csv")}
-    finally:
-        if server.poll() is None:
-            os.kill(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stderr is not None:
-            server.stderr.close()

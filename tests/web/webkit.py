@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from censorscope.api import Settings
 from censorscope.web import create_site
+from censorscope.web.child import free_port, serving
 from tests.report.reportkit import build_store
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "ooni-samples"
@@ -125,58 +126,18 @@ def strip_timing(data: Any) -> Any:
     return data
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def served(url: str, *, workers: int = 1, timeout: float = 60.0) -> Iterator[str]:
     """``censorscope serve`` on the store at ``url`` in a subprocess on a free port; yields
     its base URL (``http://127.0.0.1:<port>``) once it answers, stops it with SIGINT after."""
-    import os
-    import signal
-    import subprocess
     import sys
-    import time
-    import urllib.error
-    import urllib.request
+    import tempfile
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "censorscope.cli.main", "serve", "--store", url, "--port",
-         str(port), "--workers", str(workers), "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/search.json", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                if server.poll() is not None:
-                    said = server.stderr.read() if server.stderr else ""
-                    raise RuntimeError(f"serve exited: {said}") from None
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"serve did not answer in {timeout} s") from None
-                time.sleep(0.2)
+    with tempfile.TemporaryDirectory(prefix="censorscope-serve-") as tmp, serving(
+            [sys.executable, "-m", "censorscope.cli.main"], url, free_port(0),
+            Path(tmp) / "serve.log", args=("--workers", str(workers), "--log-level", "warning"),
+            ready=("/search.json",), wait=timeout) as (_, base):
         yield base
-    finally:
-        if server.poll() is None:
-            os.kill(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stderr is not None:
-            server.stderr.close()
 
 
 def read_only_sql(url: str) -> duckdb.DuckDBPyConnection:

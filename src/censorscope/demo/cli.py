@@ -20,8 +20,9 @@ from pathlib import Path
 
 import click
 
+from censorscope.web.child import free_port, serving
+
 from .cases import CASES, Case
-from .explorer import free_port, serving
 from .recorded import ooni_samples, recordings
 from .story import case_window, tell
 from .summary import summary_lines
@@ -108,7 +109,8 @@ def demo(out: Path, port: int, serve: bool | None, unprivileged: bool, rounds: i
         keep = interactive if serve is None else serve
         say(f"starting the explorer (censorscope serve --store {store_url} "
             f"--port {explorer_port}) …")
-        with serving(cli, store_url, explorer_port, out / "explorer.log") as (proc, base):
+        with serving([cli], store_url, explorer_port, out / "explorer.log",
+                     ready=("/", "/api/v1/incidents")) as (proc, base):
             for line in summary_lines(story, explorer=base, served=keep):
                 click.echo(line)
             click.echo(f"\nall in {out} ({time.monotonic() - started:.0f} s); serve it again:\n"
